@@ -1,0 +1,74 @@
+# chordlet: build, test and install.
+#
+#   make              libchordlet (static and shared) and the chordlet command, in build/
+#   make test         every test, on a normal build and an ASan+UBSan build, plus a
+#                     clang -Werror build; ends with "N passed, N failed"
+#   make install      into $(PREFIX) (default /usr/local)
+#
+# Variables: BUILD (output folder), SAN=1 (sanitizers), CC.
+
+CC      ?= cc
+BUILD   ?= build
+PREFIX  ?= /usr/local
+SHARED  ?= $(abspath ../shared)
+
+WARN     = -Wall -Wextra -Werror -Wshadow -Wstrict-prototypes -Wmissing-prototypes -Wvla
+CFLAGS  ?= -O2 -g
+CPPFLAGS_ALL = -Iinclude -Iengine -Iapp
+CFLAGS_ALL   = -std=c11 $(WARN) -fPIC $(CFLAGS)
+LDLIBS_ALL   = -lm
+
+ifeq ($(SAN),1)
+CFLAGS_ALL  += -O1 -fsanitize=address,undefined -fno-sanitize-recover=all -fno-omit-frame-pointer
+LDFLAGS     += -fsanitize=address,undefined
+endif
+
+ENGINE_SRC := $(sort $(wildcard engine/*.c))
+APP_SRC    := $(sort $(wildcard app/*.c))
+TEST_SRC   := $(sort $(wildcard tests/test_*.c))
+
+ENGINE_OBJ := $(ENGINE_SRC:%.c=$(BUILD)/obj/%.o)
+APP_OBJ    := $(APP_SRC:%.c=$(BUILD)/obj/%.o)
+TEST_BIN   := $(TEST_SRC:tests/%.c=$(BUILD)/tests/%)
+
+LIB_A  := $(BUILD)/libchordlet.a
+LIB_SO := $(BUILD)/libchordlet.so
+CMD    := $(BUILD)/chordlet
+
+.PHONY: all tests test install clean
+all: $(LIB_A) $(LIB_SO) $(CMD)
+tests: all $(TEST_BIN)
+
+$(BUILD)/obj/%.o: %.c
+	@mkdir -p $(dir $@)
+	$(CC) $(CPPFLAGS_ALL) $(CPPFLAGS) $(CFLAGS_ALL) -MMD -MP -c $< -o $@
+
+$(LIB_A): $(ENGINE_OBJ)
+	@mkdir -p $(dir $@)
+	rm -f $@
+	ar rcs $@ $^
+
+$(LIB_SO): $(ENGINE_OBJ)
+	$(CC) -shared $(LDFLAGS) -o $@ $^ $(LDLIBS_ALL)
+
+$(CMD): $(APP_OBJ) $(LIB_A)
+	$(CC) $(LDFLAGS) -o $@ $(APP_OBJ) $(LIB_A) $(LDLIBS_ALL)
+
+$(BUILD)/tests/%: $(BUILD)/obj/tests/%.o $(LIB_A)
+	@mkdir -p $(dir $@)
+	$(CC) $(LDFLAGS) -o $@ $< $(LIB_A) $(LDLIBS_ALL)
+
+# The test runner builds the variants itself (normal, sanitizers, clang).
+test:
+	@CHORDLET_SHARED="$(SHARED)" sh tests/run_all.sh
+
+install: all
+	install -d $(DESTDIR)$(PREFIX)/bin $(DESTDIR)$(PREFIX)/lib $(DESTDIR)$(PREFIX)/include
+	install -m 755 $(CMD) $(DESTDIR)$(PREFIX)/bin/chordlet
+	install -m 644 $(LIB_A) $(LIB_SO) $(DESTDIR)$(PREFIX)/lib/
+	install -m 644 include/chordlet.h $(DESTDIR)$(PREFIX)/include/
+
+clean:
+	rm -rf build
+
+-include $(shell find $(BUILD)/obj -name '*.d' 2>/dev/null)

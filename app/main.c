@@ -1,0 +1,38 @@
+/* main.c: `chordlet COMMAND ...`: dispatch to the subcommands. */
+#include <stdio.h>
+#include <string.h>
+
+#include "chordlet.h"
+#include "commands.h"
+
+static void usage(FILE *out) {
+  fprintf(out,
+          "usage: chordlet COMMAND [ARGS]\n"
+          "\n"
+          "commands:\n"
+          "  eval REF EST     score chord transcriptions against references\n"
+          "                   (mir_eval's metrics; files or folders of .lab)\n"
+          "  version          print the version\n"
+          "\n"
+          "`chordlet COMMAND --help` explains a command.\n");
+}
+
+int main(int argc, char **argv) {
+  if (argc < 2) {
+    usage(stderr);
+    return EXIT_USAGE;
+  }
+  const char *command = argv[1];
+  if (strcmp(command, "eval") == 0) return cmd_eval(argc - 1, argv + 1);
+  if (strcmp(command, "version") == 0 || strcmp(command, "--version") == 0) {
+    printf("chordlet %s\n", chordlet_version());
+    return EXIT_OK;
+  }
+  if (strcmp(command, "help") == 0 || strcmp(command, "--help") == 0 || strcmp(command, "-h") == 0) {
+    usage(stdout);
+    return EXIT_OK;
+  }
+  fprintf(stderr, "chordlet: unknown command '%s'\n\n", command);
+  usage(stderr);
+  return EXIT_USAGE;
+}
