@@ -129,8 +129,7 @@ typedef struct piece {
 
 static const harte_chord no_chord = {.kind = HARTE_NO_CHORD};
 
-/* util.adjust_intervals(est, t_min, t_max, 'N', 'N') followed by dropping
- * the zero-length segments it can leave (see metrics.h). The estimate is
+/* util.adjust_intervals(est, t_min, t_max, 'N', 'N'). The estimate is
  * sorted and non-overlapping (lab.c checks). out has room for
  * est->n_segments + 2 pieces. Returns the count. */
 static size_t adjust_estimate(const lab_file *est, double t_min, double t_max, piece *out) {
@@ -163,10 +162,9 @@ static size_t adjust_estimate(const lab_file *est, double t_min, double t_max, p
     if (out[i].end > hi) hi = out[i].end;
   }
   if (hi < t_max) out[n++] = (piece){hi, t_max, &no_chord};
-  size_t k = 0;
-  for (size_t i = 0; i < n; i++)
-    if (out[i].end > out[i].start) out[k++] = out[i];
-  return k;
+  /* Zero-length pieces stay: they carry no time, but mir_eval merges them
+   * with an equal neighbour and lets them label a gap that follows. */
+  return n;
 }
 
 static int encoding_equal(const harte_encoding *a, const harte_encoding *b) {

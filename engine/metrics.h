@@ -5,10 +5,13 @@
  *
  * What chord_evaluate() does, step by step as mir_eval does it:
  *  1. The estimate is trimmed or padded with N to the reference's span
- *     (util.adjust_intervals). Where this leaves an estimate segment of zero
+ *     (util.adjust_intervals). This can leave an estimate segment of zero
  *     length (one that ends exactly at the reference's start or begins exactly
- *     at its end), mir_eval 0.7 raises an error; we drop that empty segment,
- *     which changes no score.
+ *     at its end). It carries no time, but it can still merge with an equal
+ *     neighbour and label a gap that follows it, so it is kept, as mir_eval
+ *     keeps it. Where it survives the merging, mir_eval 0.7 raises an error
+ *     ("durations must be strictly positive"); we score as mir_eval would
+ *     with that one check lifted (the empty piece adds nothing).
  *  2. Both segmentations are merged on the union of their boundaries
  *     (util.merge_labeled_intervals). A time inside a gap of either file takes
  *     the label of the segment that started last before it, as mir_eval's

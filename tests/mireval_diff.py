@@ -17,16 +17,19 @@ What it does:
      compares all 15 metrics of every file within 1e-6 (absolute).
 
 Pairs on which mir_eval raises are "undefined in mir_eval" and are excluded
-from the main comparison. The one documented divergence is still checked,
-separately: when mir_eval fails only because its adjust_intervals() leaves a
-zero-length estimate segment at the reference's edges (an estimate boundary
-exactly at the reference's start or end time, or an estimate lying wholly
-before the reference), chordlet drops those empty segments. For those pairs the
-expected scores are mir_eval's own evaluate() run after dropping the empty
-segments (see `evaluate_dropping_empty`); they are reported on their own line.
+from the comparison. Nearly all of them are the documented divergence: mir_eval
+0.7 raises when its adjust_intervals() leaves a zero-length estimate segment
+(an estimate segment ending exactly at the reference's start or starting
+exactly at its end, or an estimate wholly before the reference), when that
+empty segment survives the merging of equal neighbours. chordlet scores such
+pairs as mir_eval would with that one check lifted (engine/metrics.h). Those
+pairs are scored with `evaluate_allowing_empty` (mir_eval's own evaluate()
+with only that check lifted) and must agree too; --ignore-divergence reports
+their differences without failing.
 
-Exit status: 0 when every compared pair agrees; 1 on any mismatch, when fewer
-than 1000 pairs could be compared, or when the binary fails.
+Exit status: 0 when every pair compared with mir_eval agrees; 1 on any
+mismatch, when fewer than 1000 pairs could be compared, or when the binary
+fails.
 """
 
 import argparse
@@ -387,11 +390,11 @@ def gen_estimate(rng, lg, ref):
             pts.append(rng.uniform(lo, hi))
         bounds = tidy(sorted(set([lo, hi] + [p for p in pts if lo < p < hi])), "full")
         segs = segments_from_boundaries(rng, bounds, related, gap_p)
-    elif r < 0.52:
+    elif r < 0.50:
         mode = "exact"
         # Same boundaries (and gaps) as the reference, labels mutated.
         segs = [(s, e, lg.mutate(l)) for s, e, l in ref]
-    elif r < 0.76:
+    elif r < 0.70:
         mode = "independent"
         lo, hi = max(edge(r0, False), 0.0), edge(r1, True)
         if hi <= lo:
@@ -405,6 +408,28 @@ def gen_estimate(rng, lg, ref):
         lab = (lambda a, b: lg.mutate(rng.choice(pool))) if rng.random() < 0.6 \
             else (lambda a, b: lg.label())
         segs = segments_from_boundaries(rng, bounds, lab, gap_p)
+    elif r < 0.78:
+        mode = "edges"
+        # Segments touching the reference's edges exactly, next to gaps and
+        # equal chords. mir_eval's adjust_intervals turns a segment ending at
+        # the reference's start, or starting at its end, into a zero-length
+        # one; merge_chord_intervals may join it to an equal chord next to it,
+        # across a gap (mir_eval is defined) or not (mir_eval raises: the
+        # documented divergence).
+        head = r0 > 0 and rng.random() < 0.7
+        tail = rng.random() < 0.7
+        g1 = span * rng.uniform(0.05, 0.3) if rng.random() < 0.5 else 0.0
+        g2 = span * rng.uniform(0.05, 0.3) if rng.random() < 0.5 else 0.0
+        lo_in, hi_in = r0 + g1, r1 - g2
+        pts = [b for b in ref_bounds if lo_in < b < hi_in and rng.random() < 0.6]
+        bounds = tidy(sorted(set([lo_in, hi_in] + pts)), "full")
+        segs = [(a, b, related(a, b)) for a, b in zip(bounds[:-1], bounds[1:])]
+        if head:
+            lab = segs[0][2] if rng.random() < 0.5 else lg.label()
+            segs.insert(0, (max(0.0, r0 - rng.uniform(0.01, 2.0)), r0, lab))
+        if tail:
+            lab = segs[-1][2] if rng.random() < 0.5 else lg.label()
+            segs.append((r1, r1 + rng.uniform(0.01, 2.0), lab))
     elif r < 0.86:
         mode = "single"
         lo, hi = max(edge(r0, False), 0.0), edge(r1, True)
@@ -462,24 +487,42 @@ def write_lab(path, segs, rng):
 # Expected scores
 # --------------------------------------------------------------------------
 
-def evaluate_dropping_empty(ref_iv, ref_lab, est_iv, est_lab):
-    """chordlet's documented divergence: like mir_eval.chord.evaluate, but the
-    zero-length estimate segments left by adjust_intervals are dropped instead
-    of making mir_eval raise. adjust_intervals is idempotent on an estimate
-    that already spans [ref min, ref max], so evaluate() repeats it harmlessly."""
-    est_iv, est_lab = mir_eval.util.adjust_intervals(
-        est_iv, list(est_lab), ref_iv.min(), ref_iv.max(),
-        mir_eval.chord.NO_CHORD, mir_eval.chord.NO_CHORD)
-    keep = est_iv[:, 1] > est_iv[:, 0]
-    est_iv = est_iv[keep]
-    est_lab = [l for l, k in zip(est_lab, keep) if k]
-    return mir_eval.chord.evaluate(ref_iv, list(ref_lab), est_iv, est_lab)
+def _validate_intervals_allowing_empty(intervals):
+    """mir_eval.util.validate_intervals, except that zero-length intervals pass
+    (reversed ones still fail)."""
+    if intervals.ndim != 2 or intervals.shape[1] != 2:
+        raise ValueError("Intervals should be n-by-2 numpy ndarray")
+    if (intervals < 0).any():
+        raise ValueError("Negative interval times found")
+    if (intervals[:, 1] < intervals[:, 0]).any():
+        raise ValueError("Interval durations must not be negative")
+
+
+def evaluate_allowing_empty(ref_iv, ref_lab, est_iv, est_lab):
+    """mir_eval.chord.evaluate with its one raising check on zero-length
+    intervals lifted (in directional_hamming_distance, the only place it bites
+    for files with positive durations). An empty segment then weighs nothing in
+    the directional Hamming sum and adds only boundaries the reference already
+    has (its start and end), so this agrees with mir_eval wherever mir_eval is
+    defined and is continuous at the edges (an estimate boundary at the
+    reference's end scores like one a hair before it). It differs from simply
+    deleting the empty segments in three places: an empty segment still bridges
+    a gap when merge_chord_intervals joins it to an equal chord before it, still
+    labels a gap after it (merge_labeled_intervals' "last segment that started"
+    rule), and still marks the estimate's span (the underseg denominator)."""
+    chord_util = mir_eval.chord.util   # the module object chord.py calls through
+    saved = chord_util.validate_intervals
+    chord_util.validate_intervals = _validate_intervals_allowing_empty
+    try:
+        return mir_eval.chord.evaluate(ref_iv, list(ref_lab), est_iv, list(est_lab))
+    finally:
+        chord_util.validate_intervals = saved
 
 
 def expected_scores(ref_path, est_path):
     """Returns (kind, scores, error): kind is 'strict' (mir_eval's own result),
     'divergence' (mir_eval raised on an empty adjusted segment; scores from
-    evaluate_dropping_empty) or 'undefined'."""
+    evaluate_allowing_empty) or 'undefined'."""
     with warnings.catch_warnings():
         warnings.simplefilter("ignore")
         ref_iv, ref_lab = mir_eval.io.load_labeled_intervals(ref_path)
@@ -491,7 +534,7 @@ def expected_scores(ref_path, est_path):
             err = "%s: %s" % (type(exc).__name__, exc)
         if "strictly positive" in err:
             try:
-                s = evaluate_dropping_empty(ref_iv, ref_lab, est_iv, est_lab)
+                s = evaluate_allowing_empty(ref_iv, ref_lab, est_iv, est_lab)
                 return "divergence", {k: float(v) for k, v in s.items()}, err
             except Exception:
                 pass
@@ -523,6 +566,9 @@ def main():
     ap.add_argument("--pairs", type=int, default=1200)
     ap.add_argument("--seed", type=int, default=1)
     ap.add_argument("--keep", metavar="DIR", help="write the pairs here and keep them")
+    ap.add_argument("--ignore-divergence", dest="check_divergence", action="store_false",
+                    help="only report (do not fail on) pairs undefined in mir_eval (empty "
+                         "adjusted estimate segments) that disagree with evaluate_allowing_empty")
     args = ap.parse_args()
 
     t_start = time.time()
@@ -646,7 +692,7 @@ def run(args, rng, lg, tsv, ref_dir, est_dir, t_start):
             table[m] = max(table[m], d)
             if d > TOL:
                 bad.append((m, e, g))
-        if any(0.0 < exp[m] < 1.0 for m in METRICS if not math.isnan(exp[m])):
+        if kind == "strict" and any(0.0 < exp[m] < 1.0 for m in METRICS if not math.isnan(exp[m])):
             n_partial += 1
         if bad:
             failures.append((name, kind, bad, ""))
@@ -661,41 +707,55 @@ def run(args, rng, lg, tsv, ref_dir, est_dir, t_start):
         len(names), ", ".join("%s %d" % kv for kv in sorted(mode_counts.items()))))
     print("compared with mir_eval:      %d  (%d with some score strictly between 0 and 1)"
           % (n_strict, n_partial))
-    print("undefined in mir_eval:       %d  (of which %d checked against the documented "
-          "divergence: empty adjusted estimate segments dropped)" % (n_div + n_undef, n_div))
+    print("undefined in mir_eval:       %d  (excluded; %d of them are the documented "
+          "divergence, compared with evaluate_allowing_empty%s)"
+          % (n_div + n_undef, n_div, "" if args.check_divergence else " for information"))
     for reason, cnt in sorted(undefined_reasons.items(), key=lambda kv: -kv[1]):
         print("    %4d x %s" % (cnt, reason))
-    print("max |chordlet - mir_eval| per metric (strict pairs | divergence pairs):")
+    print("max |chordlet - expected| per metric (mir_eval pairs | divergence pairs):")
     for m in METRICS:
-        print("    %-13s %.3g | %.3g" % (m, max_diff[m], max_diff_div[m]))
+        print("    %-13s %-9.3g | %.3g" % (m, max_diff[m], max_diff_div[m]))
     print("time: generate+mir_eval %.1f s, chordlet %.2f s" % (t_gen, t_run))
 
-    status = 0
-    if failures:
-        status = 1
-        print("\nFAIL: %d of %d compared pairs disagree (tolerance %g)"
-              % (len(failures), n_strict + n_div, TOL))
-        for name, kind, bad, note in failures[:5]:
-            print("\n  %s [%s, estimate %s]%s" % (
-                name, "mir_eval" if kind == "strict" else "divergence model",
-                modes[name], (": " + note) if note else ""))
+    def show(fails, limit, what):
+        for name, kind, bad, note in fails[:limit]:
+            print("\n  %s [estimate kind: %s]%s" % (name, modes[name], (": " + note) if note else ""))
             for m, e, g in bad:
-                print("    %-13s mir_eval %-22r chordlet %r" % (m, e, g))
-            print("    REF %s:\n%s" % (os.path.join(ref_dir, name), show_file(os.path.join(ref_dir, name))))
-            print("    EST %s:\n%s" % (os.path.join(est_dir, name), show_file(os.path.join(est_dir, name))))
-        if len(failures) > 5:
-            print("\n  ... and %d more: %s" % (len(failures) - 5,
-                                              " ".join(f[0] for f in failures[5:40])))
-        if not args.keep:
-            print("\n  (the files above are deleted on exit: rerun with --keep DIR to keep them)")
+                print("    %-13s %s %-22r chordlet %r" % (m, what, e, g))
+            for side, d in (("REF", ref_dir), ("EST", est_dir)):
+                path = os.path.join(d, name)
+                print("    %s %s:\n%s" % (side, path, show_file(path)))
+        if len(fails) > limit:
+            print("\n  ... and %d more: %s" % (len(fails) - limit,
+                                              " ".join(f[0] for f in fails[limit:limit + 40])))
+
+    strict_fails = [f for f in failures if f[1] == "strict"]
+    div_fails = [f for f in failures if f[1] == "divergence"]
+    status = 0
+    if strict_fails:
+        status = 1
+        print("\nFAIL: %d of %d pairs disagree with mir_eval (tolerance %g)"
+              % (len(strict_fails), n_strict, TOL))
+        show(strict_fails, 5, "mir_eval")
+    if div_fails:
+        if args.check_divergence:
+            status = 1
+            print("\nFAIL: %d of %d pairs undefined in mir_eval disagree with "
+                  "evaluate_allowing_empty" % (len(div_fails), n_div))
+        else:
+            print("\nNOTE (not a failure because of --ignore-divergence): %d of %d pairs "
+                  "undefined in mir_eval disagree with evaluate_allowing_empty"
+                  % (len(div_fails), n_div))
+        show(div_fails, 5 if args.check_divergence else 2, "expected")
+    if failures and not args.keep:
+        print("\n  (the files above are deleted on exit: rerun with --keep DIR to keep them)")
     if n_strict < MIN_COMPARED:
         status = 1
         print("FAIL: only %d pairs compared with mir_eval, need at least %d "
               "(raise --pairs)" % (n_strict, MIN_COMPARED))
     if status == 0:
-        print("PASS: all %d compared pairs agree within %g" % (n_strict + n_div, TOL))
+        print("PASS: all %d pairs compared with mir_eval agree within %g" % (n_strict, TOL))
     return status
-
 
 if __name__ == "__main__":
     sys.exit(main())

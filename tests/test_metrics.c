@@ -60,11 +60,17 @@ int main(void) {
   CHECK_NEAR(s.score[CM_ROOT], 0.5, 1e-12, "N matches the padding, D:min does not");
   s = evaluate("0 2 N\n2 4 D:min\n", "");
   CHECK_NEAR(s.score[CM_ROOT], 0.5, 1e-12, "empty estimate");
-  /* An estimate segment starting exactly at the reference's end (mir_eval 0.7
-   * raises here; we drop the empty piece it would leave). */
+  /* An estimate segment starting exactly at the reference's end becomes an
+   * empty piece (mir_eval 0.7 raises here); it carries no time. */
   s = evaluate("0 5 C\n", "0 5 C\n5 10 D\n");
   CHECK_NEAR(s.score[CM_ROOT], 1, 1e-12, "clipped at the reference's end");
   CHECK_NEAR(s.score[CM_SEG], 1, 1e-12, "and the segmentation is perfect");
+
+  /* An empty piece still labels the gap after it, as in mir_eval: the
+   * estimate C ends at the reference's start, so it covers the gap [1,2]. */
+  s = evaluate("1 3 C\n", "0 1 C\n2 3 G\n");
+  CHECK_NEAR(s.score[CM_ROOT], 0.5, 1e-12, "the empty C labels the gap");
+  CHECK_NEAR(s.score[CM_OVERSEG], 0.5, 1e-12, "C and G split the reference in half");
 
   /* A gap in the reference takes the label before it (as mir_eval looks up). */
   s = evaluate("0 1 C\n2 3 D\n", "0 3 C\n");
