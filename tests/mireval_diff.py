@@ -63,7 +63,8 @@ TOL = 1e-6
 MIN_COMPARED = 1000
 
 HERE = os.path.dirname(os.path.abspath(__file__))
-LABEL_TSV = os.path.join(HERE, "..", "..", "shared", "data", "mir_eval", "label_encode.tsv")
+LABEL_TSV = os.path.join(os.environ.get("CHORDLET_SHARED") or os.path.join(HERE, "..", "..", "shared"),
+                         "data", "mir_eval", "label_encode.tsv")
 
 # --------------------------------------------------------------------------
 # Chord labels
