@@ -14,9 +14,17 @@ SHARED  ?= $(abspath ../shared)
 
 WARN     = -Wall -Wextra -Werror -Wshadow -Wstrict-prototypes -Wmissing-prototypes -Wvla
 CFLAGS  ?= -O2 -g
-CPPFLAGS_ALL = -Iinclude -Iengine -Iapp
+# Debian packages (scripts/debian-packages): FFTW3 (single precision), libsndfile,
+# libsoxr, OpenBLAS, zlib (CRC-32) for the engine; cJSON for the trainer's importer.
+ENGINE_PKGS  = fftw3f sndfile soxr openblas zlib
+TRAINER_PKGS = libcjson
+PKG_CFLAGS  := $(shell pkg-config --cflags $(ENGINE_PKGS) $(TRAINER_PKGS))
+ENGINE_LIBS := $(shell pkg-config --libs $(ENGINE_PKGS)) -lm
+TRAINER_LIBS := $(shell pkg-config --libs $(TRAINER_PKGS))
+
+CPPFLAGS_ALL = -Iinclude -Iengine -Iapp -Itrainer $(PKG_CFLAGS)
 CFLAGS_ALL   = -std=c11 $(WARN) -fPIC $(CFLAGS)
-LDLIBS_ALL   = -lm
+LDLIBS_ALL   = $(ENGINE_LIBS)
 
 ifeq ($(SAN),1)
 CFLAGS_ALL  += -O1 -fsanitize=address,undefined -fno-sanitize-recover=all -fno-omit-frame-pointer
@@ -25,18 +33,21 @@ endif
 
 ENGINE_SRC := $(sort $(wildcard engine/*.c))
 APP_SRC    := $(sort $(wildcard app/*.c))
+TRAINER_SRC := $(sort $(wildcard trainer/*.c))
 TEST_SRC   := $(sort $(wildcard tests/test_*.c))
 
 ENGINE_OBJ := $(ENGINE_SRC:%.c=$(BUILD)/obj/%.o)
 APP_OBJ    := $(APP_SRC:%.c=$(BUILD)/obj/%.o)
+TRAINER_OBJ := $(TRAINER_SRC:%.c=$(BUILD)/obj/%.o)
 TEST_BIN   := $(TEST_SRC:tests/%.c=$(BUILD)/tests/%)
 
 LIB_A  := $(BUILD)/libchordlet.a
 LIB_SO := $(BUILD)/libchordlet.so
 CMD    := $(BUILD)/chordlet
+TRAIN  := $(BUILD)/chordlet-train
 
 .PHONY: all tests test install clean
-all: $(LIB_A) $(LIB_SO) $(CMD)
+all: $(LIB_A) $(LIB_SO) $(CMD) $(if $(TRAINER_SRC),$(TRAIN))
 tests: all $(TEST_BIN)
 
 $(BUILD)/obj/%.o: %.c
@@ -54,9 +65,13 @@ $(LIB_SO): $(ENGINE_OBJ)
 $(CMD): $(APP_OBJ) $(LIB_A)
 	$(CC) $(LDFLAGS) -o $@ $(APP_OBJ) $(LIB_A) $(LDLIBS_ALL)
 
+$(TRAIN): $(TRAINER_OBJ) $(LIB_A)
+	$(CC) $(LDFLAGS) -o $@ $(TRAINER_OBJ) $(LIB_A) $(TRAINER_LIBS) $(LDLIBS_ALL)
+
+# Tests may read the JSON files of ../shared, so they link cJSON too.
 $(BUILD)/tests/%: $(BUILD)/obj/tests/%.o $(LIB_A)
 	@mkdir -p $(dir $@)
-	$(CC) $(LDFLAGS) -o $@ $< $(LIB_A) $(LDLIBS_ALL)
+	$(CC) $(LDFLAGS) -o $@ $< $(LIB_A) $(TRAINER_LIBS) $(LDLIBS_ALL)
 
 # The test runner builds the variants itself (normal, sanitizers, clang).
 test:
@@ -65,6 +80,7 @@ test:
 install: all
 	install -d $(DESTDIR)$(PREFIX)/bin $(DESTDIR)$(PREFIX)/lib $(DESTDIR)$(PREFIX)/include
 	install -m 755 $(CMD) $(DESTDIR)$(PREFIX)/bin/chordlet
+	$(if $(TRAINER_SRC),install -m 755 $(TRAIN) $(DESTDIR)$(PREFIX)/bin/chordlet-train)
 	install -m 644 $(LIB_A) $(LIB_SO) $(DESTDIR)$(PREFIX)/lib/
 	install -m 644 include/chordlet.h $(DESTDIR)$(PREFIX)/include/
 

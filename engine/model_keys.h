@@ -1,0 +1,39 @@
+/*
+ * model_keys.h: the metadata keys of .chordlet model files, in one place, so
+ * the writers (chordlet-train) and the readers (the engine) cannot drift.
+ */
+#ifndef CHORDLET_MODEL_KEYS_H
+#define CHORDLET_MODEL_KEYS_H
+
+/* every model */
+#define MK_ARCHITECTURE "model.architecture" /* str: which network */
+#define MK_NAME "model.name"                 /* str: short name, e.g. "teacher" */
+#define MK_DESCRIPTION "model.description"   /* str */
+#define MK_LICENSE "model.license"           /* str: the licence text of the weights */
+#define MK_PROVENANCE "model.provenance"     /* str: where the weights came from, how made */
+#define MK_CREATED_BY "model.created_by"     /* str: the tool and version that wrote the file */
+#define MK_STREAMABLE "model.streamable"     /* i64: 1 if it can run live */
+
+/* the front end */
+#define MK_FRONTEND_KIND "frontend.kind"                 /* str */
+#define MK_FRONTEND_SAMPLE_RATE "frontend.sample_rate"   /* f64, Hz */
+#define MK_FRONTEND_HOP "frontend.hop_length"            /* i64, samples */
+#define MK_FRONTEND_FMIN "frontend.fmin"                 /* f64, Hz */
+#define MK_FRONTEND_N_BINS "frontend.n_bins"             /* i64 */
+#define MK_FRONTEND_BINS_PER_OCTAVE "frontend.bins_per_octave" /* i64 */
+#define MK_FRONTEND_ESTIMATE_TUNING "frontend.estimate_tuning" /* i64: 1 = estimate from the audio */
+
+/* the decoder */
+#define MK_DECODER_KIND "decoder.kind"                   /* str: "viterbi" */
+#define MK_DECODER_PENALTY "decoder.switch_penalty"      /* f64, natural log */
+#define MK_DECODER_VOCABULARY "decoder.vocabulary"       /* str: name of the state list */
+#define MK_DECODER_STATE_NAMES "decoder.state_names"     /* str: one Harte label a line */
+#define MK_DECODER_STATE_HEADS "decoder.state_heads"     /* i32 (states, 6): head indices, -1 unused */
+
+/* the Jiang et al. 2019 CNN+BLSTM teacher */
+#define ARCH_TEACHER "jiang2019-cnn-blstm"
+#define FRONTEND_LIBROSA_HYBRID "librosa-hybrid-cqt"
+#define MK_TEACHER_N_FOLDS "teacher.n_folds"             /* i64 */
+#define TEACHER_TENSOR_PREFIX "fold%d."                  /* fold k's tensors: "fold0.cnn.conv1a.weight" */
+
+#endif

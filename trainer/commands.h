@@ -1,0 +1,10 @@
+/* commands.h: the subcommands of `chordlet-train`. Each returns the process
+ * exit status: 0 success, 1 failure (bad input, I/O), 2 bad usage. */
+#ifndef CHORDLET_TRAINER_COMMANDS_H
+#define CHORDLET_TRAINER_COMMANDS_H
+
+enum { TRAIN_EXIT_OK = 0, TRAIN_EXIT_FAIL = 1, TRAIN_EXIT_USAGE = 2 };
+
+int cmd_import_teacher(int argc, char **argv);
+
+#endif

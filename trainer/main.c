@@ -1,0 +1,38 @@
+/* main.c: `chordlet-train COMMAND ...`: the offline trainer's commands. */
+#include <stdio.h>
+#include <string.h>
+
+#include "chordlet.h"
+#include "commands.h"
+
+static void usage(FILE *out) {
+  fprintf(out,
+          "usage: chordlet-train COMMAND [ARGS]\n"
+          "\n"
+          "commands:\n"
+          "  import-teacher DIR OUT.chordlet   turn the pre-trained teacher's weights\n"
+          "                                    (manifest.json + foldK.f32) into a model file\n"
+          "  version                           print the version\n"
+          "\n"
+          "`chordlet-train COMMAND --help` explains a command.\n");
+}
+
+int main(int argc, char **argv) {
+  if (argc < 2) {
+    usage(stderr);
+    return TRAIN_EXIT_USAGE;
+  }
+  const char *command = argv[1];
+  if (strcmp(command, "import-teacher") == 0) return cmd_import_teacher(argc - 1, argv + 1);
+  if (strcmp(command, "version") == 0 || strcmp(command, "--version") == 0) {
+    printf("chordlet-train %s\n", chordlet_version());
+    return TRAIN_EXIT_OK;
+  }
+  if (strcmp(command, "help") == 0 || strcmp(command, "--help") == 0 || strcmp(command, "-h") == 0) {
+    usage(stdout);
+    return TRAIN_EXIT_OK;
+  }
+  fprintf(stderr, "chordlet-train: unknown command '%s'\n\n", command);
+  usage(stderr);
+  return TRAIN_EXIT_USAGE;
+}
