@@ -243,7 +243,8 @@ int cmd_import_teacher(int argc, char **argv) {
   int n_folds = 0;
   char provenance[4096];
   size_t used = (size_t)snprintf(provenance, sizeof provenance,
-                                 "Imported by chordlet-train import-teacher from %s (%s). Source ONNX files:", dir,
+                                 "Imported by chordlet-train import-teacher from a teacher folder (manifest "
+                                 "format '%s'); the weights are copied bit for bit. Source ONNX files:",
                                  format->valuestring);
   const cJSON *fold;
   cJSON_ArrayForEach(fold, folds) {
