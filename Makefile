@@ -3,6 +3,8 @@
 #   make              libchordlet (static and shared) and the chordlet command, in build/
 #   make test         every test, on a normal build and an ASan+UBSan build, plus a
 #                     clang -Werror build; ends with "N passed, N failed"
+#   make bench        speed tables (teacher, front end) against in-process baselines
+#   make eval-teacher the teacher's accuracy on the test split (docs/RESULTS.md)
 #   make install      into $(PREFIX) (default /usr/local)
 #
 # Variables: BUILD (output folder), SAN=1 (sanitizers), CC.
@@ -13,6 +15,8 @@ PREFIX  ?= /usr/local
 SHARED  ?= $(abspath ../shared)
 
 WARN     = -Wall -Wextra -Werror -Wshadow -Wstrict-prototypes -Wmissing-prototypes -Wvla
+# kernels.c passes AVX vectors between inlined functions; gcc notes an ABI change from 2011
+WARN    += -Wno-psabi
 CFLAGS  ?= -O2 -g
 # Debian packages (scripts/debian-packages): FFTW3 (single precision), libsndfile,
 # libsoxr, OpenBLAS, zlib (CRC-32) for the engine; cJSON for the trainer's importer.
@@ -46,7 +50,7 @@ LIB_SO := $(BUILD)/libchordlet.so
 CMD    := $(BUILD)/chordlet
 TRAIN  := $(BUILD)/chordlet-train
 
-.PHONY: all tests test install clean
+.PHONY: all tests test install clean eval-teacher bench
 all: $(LIB_A) $(LIB_SO) $(CMD) $(if $(TRAINER_SRC),$(TRAIN))
 tests: all $(TEST_BIN)
 
@@ -76,6 +80,11 @@ $(BUILD)/tests/%: $(BUILD)/obj/tests/%.o $(LIB_A)
 # The test runner builds the variants itself (normal, sanitizers, clang).
 test:
 	@CHORDLET_SHARED="$(SHARED)" sh tests/run_all.sh
+
+# The teacher's accuracy on the test split (docs/RESULTS.md): renders the test
+# songs with fluidsynth, transcribes and scores them. Long: tens of minutes.
+eval-teacher: all
+	sh scripts/eval-teacher.sh $(SHARED)
 
 install: all
 	install -d $(DESTDIR)$(PREFIX)/bin $(DESTDIR)$(PREFIX)/lib $(DESTDIR)$(PREFIX)/include

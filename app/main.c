@@ -10,10 +10,11 @@ static void usage(FILE *out) {
           "usage: chordlet COMMAND [ARGS]\n"
           "\n"
           "commands:\n"
-          "  eval REF EST     score chord transcriptions against references\n"
-          "                   (mir_eval's metrics; files or folders of .lab)\n"
-          "  info MODEL       what a model file holds (metadata, tensors)\n"
-          "  version          print the version\n"
+          "  transcribe AUDIO...  name the chords of audio files (writes .lab or .json)\n"
+          "  eval REF EST        score chord transcriptions against references\n"
+          "                       (mir_eval's metrics; files or folders of .lab)\n"
+          "  info MODEL          what a model file holds (metadata, tensors)\n"
+          "  version             print the version\n"
           "\n"
           "`chordlet COMMAND --help` explains a command.\n");
 }
@@ -26,6 +27,7 @@ int main(int argc, char **argv) {
   const char *command = argv[1];
   if (strcmp(command, "eval") == 0) return cmd_eval(argc - 1, argv + 1);
   if (strcmp(command, "info") == 0) return cmd_info(argc - 1, argv + 1);
+  if (strcmp(command, "transcribe") == 0) return cmd_transcribe(argc - 1, argv + 1);
   if (strcmp(command, "version") == 0 || strcmp(command, "--version") == 0) {
     printf("chordlet %s\n", chordlet_version());
     return EXIT_OK;

@@ -26,7 +26,7 @@ while read -r c id; do echo "$SHARED $c $id $WORK/audio/$c/$id.flac"; done <"$WO
 
 for c in pop909cl nottingham synth; do
   echo "transcribing $c..."
-  ./build/chordlet transcribe --model teacher --skip-existing -q -o "$WORK/est/$c" "$WORK/audio/$c"
+  ./build/chordlet transcribe --model models/teacher.chordlet --skip-existing -q -o "$WORK/est/$c" "$WORK/audio/$c"
 done
 mkdir -p "$WORK/all/ref" "$WORK/all/est"
 for c in pop909cl nottingham synth; do

@@ -80,6 +80,7 @@ for variant in build build/asan; do
     run "[$tag] $n" "$LOGS/$tag-$n.log" "$t"
   done
   run "[$tag] model_cli" "$LOGS/$tag-model_cli.log" sh tests/model_cli.sh "$variant"
+  run "[$tag] transcribe_cli" "$LOGS/$tag-transcribe_cli.log" sh tests/transcribe_cli.sh "$variant"
   run "[$tag] eval_bad_input" "$LOGS/$tag-eval_bad_input.log" bash tests/eval_bad_input.sh "$variant/chordlet"
   log="$LOGS/$tag-mireval_diff.log"
   if have_mir_eval; then

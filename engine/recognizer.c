@@ -1,0 +1,271 @@
+/* recognizer.c: model file -> front end -> network -> decoder -> segments. */
+#define _POSIX_C_SOURCE 200809L
+#include "recognizer.h"
+
+#include <math.h>
+#include <stdio.h>
+#include <stdlib.h>
+#include <string.h>
+
+#include "cqt_librosa.h"
+#include "decode.h"
+#include "error.h"
+#include "model_keys.h"
+#include "modelfile.h"
+#include "teacher.h"
+#include "vocab.h"
+
+enum { MAX_FOLDS = 16, N_HEADS = 6, P170_SIZE = VOCAB_SIZE };
+
+/* Column of each head's first entry in the teacher's (T, 100) output. */
+static const int head_offset[N_HEADS] = {0, 73, 86, 90, 94, 97};
+static const int head_size[N_HEADS] = {73, 13, 4, 4, 3, 3};
+
+struct recognizer {
+  model_file *model;
+  char *name;
+  cqt_librosa_config frontend;
+  int n_folds;
+  teacher_fold_weights folds[MAX_FOLDS];
+  /* the decoder */
+  double switch_penalty;
+  size_t n_states;
+  int32_t *state_columns;   /* (n_states, N_HEADS) probability column per head, -1 unused */
+  harte_chord *state_chord; /* (n_states) */
+  int32_t *state_class;     /* (n_states) 170-class index, for confidences */
+};
+
+/* teacher_fold_bind's lookup: "fold<k>.<name>" in the model file. */
+typedef struct fold_lookup {
+  const model_file *model;
+  int fold;
+} fold_lookup;
+
+static const float *lookup_fold_tensor(void *ctx, const char *name, int ndim, const int *shape,
+                                       chordlet_error *err) {
+  const fold_lookup *l = ctx;
+  char full[MODEL_MAX_NAME + 1];
+  snprintf(full, sizeof full, TEACHER_TENSOR_PREFIX "%s", l->fold, name);
+  const float *data = NULL;
+  if (model_file_expect_tensor(l->model, full, ndim, shape, &data, err)) return NULL;
+  return data;
+}
+
+static chordlet_status load_frontend(recognizer *r, chordlet_error *err) {
+  const model_file *m = r->model;
+  const char *kind;
+  int64_t hop, n_bins, bpo, estimate;
+  double rate, fmin;
+  chordlet_status st;
+  if ((st = model_file_get_str(m, MK_FRONTEND_KIND, &kind, err)) ||
+      (st = model_file_get_f64(m, MK_FRONTEND_SAMPLE_RATE, &rate, err)) ||
+      (st = model_file_get_i64(m, MK_FRONTEND_HOP, &hop, err)) ||
+      (st = model_file_get_f64(m, MK_FRONTEND_FMIN, &fmin, err)) ||
+      (st = model_file_get_i64(m, MK_FRONTEND_N_BINS, &n_bins, err)) ||
+      (st = model_file_get_i64(m, MK_FRONTEND_BINS_PER_OCTAVE, &bpo, err)) ||
+      (st = model_file_get_i64(m, MK_FRONTEND_ESTIMATE_TUNING, &estimate, err)))
+    return st;
+  /* The teacher's network expects exactly these features (TEACHER.md 1). */
+  cqt_librosa_config expected;
+  cqt_librosa_teacher_config(&expected);
+  if (strcmp(kind, FRONTEND_LIBROSA_HYBRID) != 0 || rate != expected.sample_rate || hop != expected.hop_length ||
+      fabs(fmin - expected.fmin) > 1e-9 || n_bins != expected.n_bins || bpo != expected.bins_per_octave ||
+      estimate != 1)
+    return chordlet_fail(err, CHORDLET_ERR_PARSE,
+                         "%s: front end '%s' (%g Hz, hop %lld, %lld bins, %lld per octave) is not the one this "
+                         "chordlet computes for this architecture",
+                         model_file_name(m), kind, rate, (long long)hop, (long long)n_bins, (long long)bpo);
+  r->frontend = expected;
+  return CHORDLET_OK;
+}
+
+static chordlet_status load_decoder(recognizer *r, chordlet_error *err) {
+  const model_file *m = r->model;
+  const char *kind, *names;
+  const int32_t *heads;
+  size_t n_heads;
+  chordlet_status st;
+  if ((st = model_file_get_str(m, MK_DECODER_KIND, &kind, err)) ||
+      (st = model_file_get_f64(m, MK_DECODER_PENALTY, &r->switch_penalty, err)) ||
+      (st = model_file_get_str(m, MK_DECODER_STATE_NAMES, &names, err)) ||
+      (st = model_file_get_i32_array(m, MK_DECODER_STATE_HEADS, &heads, &n_heads, err)))
+    return st;
+  if (strcmp(kind, "viterbi") != 0)
+    return chordlet_fail(err, CHORDLET_ERR_PARSE, "%s: unknown decoder '%s'", model_file_name(m), kind);
+  if (!(r->switch_penalty >= 0 && r->switch_penalty < 1e6))
+    return chordlet_fail(err, CHORDLET_ERR_PARSE, "%s: decoder switch penalty %g is out of range",
+                         model_file_name(m), r->switch_penalty);
+  size_t S = 1;
+  for (const char *p = names; *p; p++) S += *p == '\n';
+  if (n_heads != S * N_HEADS || S > 65535)
+    return chordlet_fail(err, CHORDLET_ERR_PARSE, "%s: %zu decoder state names but %zu head indices",
+                         model_file_name(m), S, n_heads);
+  r->n_states = S;
+  r->state_columns = malloc(S * N_HEADS * sizeof *r->state_columns);
+  r->state_chord = malloc(S * sizeof *r->state_chord);
+  r->state_class = malloc(S * sizeof *r->state_class);
+  if (!r->state_columns || !r->state_chord || !r->state_class)
+    return chordlet_fail(err, CHORDLET_ERR_NO_MEMORY, "out of memory loading the decoder");
+  const char *line = names;
+  for (size_t s = 0; s < S; s++) {
+    const char *end = strchr(line, '\n');
+    size_t len = end ? (size_t)(end - line) : strlen(line);
+    char label[HARTE_LABEL_MAX + 1];
+    if (len > HARTE_LABEL_MAX) len = HARTE_LABEL_MAX;
+    memcpy(label, line, len);
+    label[len] = '\0';
+    chordlet_error label_err;
+    if (harte_parse(label, &r->state_chord[s], &label_err))
+      return chordlet_fail(err, CHORDLET_ERR_PARSE, "%s: decoder state %zu: %s", model_file_name(m), s,
+                           label_err.message);
+    r->state_class[s] = harte_to_class(&r->state_chord[s]);
+    for (int h = 0; h < N_HEADS; h++) {
+      int32_t idx = heads[s * N_HEADS + h];
+      if (idx < -1 || idx >= head_size[h])
+        return chordlet_fail(err, CHORDLET_ERR_PARSE, "%s: decoder state %zu uses entry %d of head %d (size %d)",
+                             model_file_name(m), s, idx, h, head_size[h]);
+      r->state_columns[s * N_HEADS + h] = idx < 0 ? -1 : head_offset[h] + idx;
+    }
+    line = end ? end + 1 : line + len;
+  }
+  if (r->state_chord[0].kind != HARTE_NO_CHORD)
+    return chordlet_fail(err, CHORDLET_ERR_PARSE, "%s: the decoder's first state must be N", model_file_name(m));
+  return CHORDLET_OK;
+}
+
+static chordlet_status load_teacher(recognizer *r, chordlet_error *err) {
+  int64_t n_folds;
+  chordlet_status st = model_file_get_i64(r->model, MK_TEACHER_N_FOLDS, &n_folds, err);
+  if (st) return st;
+  if (n_folds < 1 || n_folds > MAX_FOLDS)
+    return chordlet_fail(err, CHORDLET_ERR_PARSE, "%s: %lld folds (1 to %d allowed)", model_file_name(r->model),
+                         (long long)n_folds, MAX_FOLDS);
+  r->n_folds = (int)n_folds;
+  for (int k = 0; k < r->n_folds; k++) {
+    fold_lookup l = {r->model, k};
+    if ((st = teacher_fold_bind(&r->folds[k], lookup_fold_tensor, &l, err))) return st;
+  }
+  if ((st = load_frontend(r, err))) return st;
+  return load_decoder(r, err);
+}
+
+void recognizer_free(recognizer *r) {
+  if (!r) return;
+  model_file_free(r->model);
+  free(r->name);
+  free(r->state_columns);
+  free(r->state_chord);
+  free(r->state_class);
+  free(r);
+}
+
+chordlet_status recognizer_load(const char *path, recognizer **out, chordlet_error *err) {
+  *out = NULL;
+  recognizer *r = calloc(1, sizeof *r);
+  if (!r) return chordlet_fail(err, CHORDLET_ERR_NO_MEMORY, "out of memory");
+  chordlet_status st = model_file_load(path, &r->model, err);
+  const char *arch = NULL, *name = NULL;
+  if (!st) st = model_file_get_str(r->model, MK_ARCHITECTURE, &arch, err);
+  if (!st) st = model_file_get_str(r->model, MK_NAME, &name, err);
+  if (!st) {
+    r->name = strdup(name);
+    if (strcmp(arch, ARCH_TEACHER) == 0) st = load_teacher(r, err);
+    else
+      st = chordlet_fail(err, CHORDLET_ERR_PARSE, "%s: architecture '%s' is not one this chordlet can run",
+                         path, arch);
+  }
+  if (st) {
+    recognizer_free(r);
+    return st;
+  }
+  *out = r;
+  return CHORDLET_OK;
+}
+
+double recognizer_sample_rate(const recognizer *r) { return r->frontend.sample_rate; }
+double recognizer_frame_seconds(const recognizer *r) { return r->frontend.hop_length / r->frontend.sample_rate; }
+const char *recognizer_name(const recognizer *r) { return r->name; }
+
+void transcription_free(transcription *t) {
+  lab_free(&t->segments);
+  free(t->confidence);
+  memset(t, 0, sizeof *t);
+}
+
+static void report(const recognizer_options *o, double fraction) {
+  if (o && o->progress) o->progress(o->progress_ctx, fraction);
+}
+
+/* The front end is about a tenth of the work; each fold gets an equal share of the rest. */
+static void report_fold(void *ctx, int done, int n_folds) {
+  report(ctx, 0.1 + 0.85 * done / n_folds);
+}
+
+chordlet_status recognizer_transcribe(const recognizer *r, const float *audio, size_t n,
+                                      const recognizer_options *options, transcription *out,
+                                      chordlet_error *err) {
+  memset(out, 0, sizeof *out);
+  if (n == 0) return chordlet_fail(err, CHORDLET_ERR_INVALID_ARGUMENT, "no audio to transcribe");
+  report(options, 0);
+  float *features = NULL; /* (T, n_bins) */
+  size_t T = 0;
+  chordlet_status st = cqt_librosa_hybrid(audio, n, &r->frontend, &features, &T, &out->tuning, err);
+  if (st) return st;
+  report(options, 0.1);
+  float *probs = malloc(T * TEACHER_OUT * sizeof *probs);     /* (T, 100) ensemble mean */
+  float *p170 = malloc(T * P170_SIZE * sizeof *p170);          /* (T, 170) */
+  int32_t *path = malloc(T * sizeof *path);                    /* (T) */
+  decode_run *runs = malloc(T * sizeof *runs);                 /* (T) at most */
+  if (!probs || !p170 || !path || !runs) {
+    st = chordlet_fail(err, CHORDLET_ERR_NO_MEMORY, "out of memory for %zu frames", T);
+    goto done;
+  }
+  if ((st = teacher_forward_progress(r->folds, r->n_folds, features, T, probs, report_fold,
+                                     (void *)options, err)))
+    goto done;
+  teacher_heads_to_p170(probs, T, p170);
+  if (options && options->decoder == RECOGNIZER_ARGMAX) {
+    decode_argmax(p170, T, P170_SIZE, path);
+  } else if ((st = decode_viterbi(probs, T, TEACHER_OUT, r->state_columns, r->n_states, N_HEADS,
+                                  r->switch_penalty, path, err))) {
+    goto done;
+  }
+  size_t n_runs = decode_runs(path, T, runs);
+  out->confidence = malloc(n_runs * sizeof *out->confidence);
+  if (!out->confidence) {
+    st = chordlet_fail(err, CHORDLET_ERR_NO_MEMORY, "out of memory");
+    goto done;
+  }
+  const double frame = recognizer_frame_seconds(r), duration = n / r->frontend.sample_rate;
+  for (size_t i = 0; i < n_runs; i++) {
+    /* Frame k covers [k, k+1) hops (the original decoder's convention); the
+     * last segment ends with the audio. */
+    double start = runs[i].first * frame, end = fmin((runs[i].last + 1) * frame, duration);
+    if (end <= start) continue;
+    harte_chord chord;
+    int cls;
+    if (options && options->decoder == RECOGNIZER_ARGMAX) {
+      cls = runs[i].state;
+      char name[VOCAB_NAME_MAX];
+      vocab_class_name(cls, name, sizeof name);
+      harte_parse(name, &chord, NULL);
+    } else {
+      chord = r->state_chord[runs[i].state];
+      cls = r->state_class[runs[i].state];
+    }
+    double sum = 0;
+    for (size_t t = runs[i].first; t <= runs[i].last; t++) sum += p170[t * P170_SIZE + cls];
+    out->confidence[out->segments.n_segments] = (float)(sum / (runs[i].last - runs[i].first + 1));
+    if ((st = lab_append(&out->segments, start, end, &chord, err))) goto done;
+  }
+  out->n_frames = T;
+  report(options, 1);
+done:
+  free(features);
+  free(probs);
+  free(p170);
+  free(path);
+  free(runs);
+  if (st) transcription_free(out);
+  return st;
+}

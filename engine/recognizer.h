@@ -1,0 +1,61 @@
+/*
+ * recognizer.h: offline chord recognition with a model file: audio in,
+ * chord segments out. It reads the model's architecture from its metadata
+ * and runs the matching front end, network and decoder:
+ *
+ *   jiang2019-cnn-blstm (the teacher): librosa hybrid CQT (tuning estimated)
+ *     -> every fold's CNN+BLSTM -> mean of the head probabilities
+ *     -> Viterbi over the model's chord list (TEACHER.md 5), or the argmax
+ *        of the 170-class probabilities.
+ *
+ * Thread: main/worker. A recognizer is read-only after loading; several
+ * threads may transcribe with one recognizer at once.
+ */
+#ifndef CHORDLET_RECOGNIZER_H
+#define CHORDLET_RECOGNIZER_H
+
+#include <stddef.h>
+
+#include "chordlet.h"
+#include "lab.h"
+
+typedef enum recognizer_decoder {
+  RECOGNIZER_VITERBI = 0, /* the model's HMM decoder: smooth, the default */
+  RECOGNIZER_ARGMAX,      /* the most probable vocabulary class per frame */
+} recognizer_decoder;
+
+/* Called with the fraction done (0..1) as the work proceeds. */
+typedef void (*recognizer_progress)(void *ctx, double fraction);
+
+typedef struct recognizer_options {
+  recognizer_decoder decoder;
+  recognizer_progress progress; /* may be NULL */
+  void *progress_ctx;
+} recognizer_options;
+
+/* What a transcription found, beyond the segments. */
+typedef struct transcription {
+  lab_file segments;   /* chords with times in seconds */
+  float *confidence;   /* (n_segments) mean probability of the segment's chord class */
+  size_t n_frames;
+  double tuning;       /* the front end's tuning estimate, in fractions of a bin */
+} transcription;
+
+typedef struct recognizer recognizer;
+
+chordlet_status recognizer_load(const char *path, recognizer **out, chordlet_error *err);
+void recognizer_free(recognizer *r);
+
+/* The sample rate audio must have (callers resample with audiofile_read). */
+double recognizer_sample_rate(const recognizer *r);
+/* Seconds per output frame. */
+double recognizer_frame_seconds(const recognizer *r);
+const char *recognizer_name(const recognizer *r);
+
+/* audio (n) mono at recognizer_sample_rate(). */
+chordlet_status recognizer_transcribe(const recognizer *r, const float *audio, size_t n,
+                                      const recognizer_options *options, transcription *out,
+                                      chordlet_error *err);
+void transcription_free(transcription *t);
+
+#endif

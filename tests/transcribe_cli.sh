@@ -1,0 +1,117 @@
+#!/bin/sh
+# transcribe_cli.sh: `chordlet transcribe` end to end with the shipped teacher.
+#   1. music.wav (the teacher's reference recording) gives the segments of
+#      music.decoded.submission.lab, boundaries within one frame (TEACHER.md 9c);
+#   2. JSON output is valid and carries labels, classes and confidences;
+#   3. folders, -o, --skip-existing and the argmax decoder work;
+#   4. the demo recording is transcribed and scored (a sanity floor, not a target);
+#   5. bad input: clear message, exit 1 or 2, never a crash; other files go on.
+# Usage: transcribe_cli.sh BUILD_DIR   (needs CHORDLET_SHARED; exit 77 without it)
+set -u
+BUILD=$1
+SHARED=$(cd "${CHORDLET_SHARED:-../shared}" 2>/dev/null && pwd)
+REF=$SHARED/models/teacher/reference
+[ -f "$REF/music.wav" ] || { echo "this test needs ../shared (looked in $REF)"; exit 77; }
+TMP=$(mktemp -d)
+trap 'rm -rf "$TMP"' EXIT
+failures=0
+ok() { echo "ok - $1"; }
+bad() { echo "not ok - $1"; failures=$((failures + 1)); }
+PY=/usr/bin/python3
+
+# 1. The reference decoding.
+if "$BUILD/chordlet" transcribe -q -o "$TMP" "$REF/music.wav" 2>"$TMP/err"; then
+  if $PY - "$TMP/music.lab" "$REF/music.decoded.submission.lab" <<'PYEOF'
+import sys
+frame = 512 / 22050
+got = [l.split() for l in open(sys.argv[1]) if l.strip()]
+want = [l.split() for l in open(sys.argv[2]) if l.strip()]
+assert len(got) == len(want), "%d segments, expected %d" % (len(got), len(want))
+for g, w in zip(got, want):
+    assert g[2] == w[2], "label %s, expected %s" % (g[2], w[2])
+    for a, b in ((g[0], w[0]), (g[1], w[1])):
+        assert abs(float(a) - float(b)) <= frame, "boundary %s vs %s" % (a, b)
+PYEOF
+  then ok "music.wav gives the reference decoding (8 segments, boundaries within one frame)"
+  else bad "music.wav differs from the reference decoding"; paste "$TMP/music.lab" "$REF/music.decoded.submission.lab"; fi
+else
+  bad "transcribe music.wav failed"; cat "$TMP/err"
+fi
+
+# 2. JSON.
+if "$BUILD/chordlet" transcribe -q -f json -o "$TMP" "$REF/music.wav" &&
+   $PY -c "
+import json, sys
+d = json.load(open('$TMP/music.json'))
+s = d['segments']
+assert d['model'] == 'teacher' and abs(d['tuning'] + 0.12) < 1e-9, d
+assert [x['label'] for x in s][:3] == ['N', 'C:maj', 'A:min'], s[:3]
+assert s[1]['class'] == 1 and s[1]['class_label'] == 'C' and 0.5 < s[1]['confidence'] <= 1, s[1]
+"; then ok "JSON output (labels, 170-class index and name, confidence, tuning -0.12)"
+else bad "JSON output"; fi
+
+# 3. Folders, -o, --skip-existing, argmax.
+mkdir -p "$TMP/in" "$TMP/out"
+cp "$REF/music.wav" "$TMP/in/a.wav"
+cp "$REF/music.wav" "$TMP/in/b.wav"
+echo "not audio" >"$TMP/in/notes.txt"
+if "$BUILD/chordlet" transcribe -q -o "$TMP/out" "$TMP/in" && [ -f "$TMP/out/a.lab" ] && [ -f "$TMP/out/b.lab" ] &&
+   [ ! -e "$TMP/out/notes.lab" ]; then ok "a folder: its audio files, nothing else"; else bad "folder input"; fi
+echo "0 1 X" >"$TMP/out/a.lab"
+"$BUILD/chordlet" transcribe -o "$TMP/out" --skip-existing "$TMP/in" 2>"$TMP/err"
+grep -q "0 1 X" "$TMP/out/a.lab" && grep -q "skipped" "$TMP/err" && ok "--skip-existing keeps finished outputs" ||
+  bad "--skip-existing"
+"$BUILD/chordlet" transcribe -q -o "$TMP" "$TMP/in/b.wav" && ls "$TMP/in" | grep -q lab && bad "-o wrote next to the input" || true
+if "$BUILD/chordlet" transcribe -q --decoder argmax -o "$TMP/out" "$TMP/in/b.wav" &&
+   [ "$(wc -l <"$TMP/out/b.lab")" -ge 8 ]; then ok "argmax decoder"; else bad "argmax decoder"; fi
+
+# 4. The demo recording, scored: a sanity floor far below what it scores.
+if "$BUILD/chordlet" transcribe -q -o "$TMP" examples/synth0046.flac &&
+   "$BUILD/chordlet" eval --json examples/synth0046.lab "$TMP/synth0046.lab" >"$TMP/eval.json" &&
+   $PY -c "
+import json; r = json.load(open('$TMP/eval.json'))['total']['scores']['root']
+assert r > 0.5, r
+print('    demo root score %.4f' % r)"; then ok "demo recording transcribed and scored"
+else bad "demo recording"; fi
+
+# 5. Bad input.
+expect_fail() { # name needle command...
+  name=$1 needle=$2
+  shift 2
+  timeout 120 "$@" >"$TMP/o" 2>"$TMP/e"
+  rc=$?
+  if [ "$rc" -ne 1 ] && [ "$rc" -ne 2 ]; then bad "$name: exit $rc"; sed 's/^/    /' "$TMP/e"; return; fi
+  grep -q -- "$needle" "$TMP/e" && ok "$name: $(grep -- "$needle" "$TMP/e" | head -n 1 | head -c 150)" ||
+    { bad "$name: stderr lacks '$needle'"; sed 's/^/    /' "$TMP/e"; }
+}
+head -c 3000 /dev/urandom >"$TMP/garbage.wav"
+expect_fail "garbage audio" "garbage.wav" "$BUILD/chordlet" transcribe -q -o "$TMP" "$TMP/garbage.wav"
+expect_fail "missing audio" "cannot read" "$BUILD/chordlet" transcribe -q "$TMP/none.wav"
+expect_fail "missing output folder" "does not exist" "$BUILD/chordlet" transcribe -q -o "$TMP/nope" "$REF/music.wav"
+expect_fail "unknown model" "no model" "$BUILD/chordlet" transcribe -q -m "$TMP/none.chordlet" "$REF/music.wav"
+expect_fail "bad format" "lab or json" "$BUILD/chordlet" transcribe -f xml "$REF/music.wav"
+expect_fail "no input" "no audio" "$BUILD/chordlet" transcribe
+cp "$REF/music.wav" "$TMP/in/c.wav"
+cp "$TMP/garbage.wav" "$TMP/in/d.wav"
+expect_fail "one bad file among good ones" "1 of 4 files failed" "$BUILD/chordlet" transcribe -q -o "$TMP/out" "$TMP/in"
+[ -f "$TMP/out/c.lab" ] && ok "the good files of that batch were written" || bad "a bad file stopped the batch"
+# A model whose tensor has the wrong shape: the importer copies what the
+# manifest says; the recognizer must refuse it by name.
+mkdir "$TMP/teacher"
+for f in "$SHARED/models/teacher"/*; do ln -s "$f" "$TMP/teacher/"; done
+rm "$TMP/teacher/manifest.json"
+$PY - "$SHARED/models/teacher/manifest.json" "$TMP/teacher/manifest.json" <<'PYEOF'
+import json, sys
+m = json.load(open(sys.argv[1]))
+for fold in m["folds"]:
+    for t in fold["tensors"]:
+        if t["name"] == "cnn.conv2a.weight":
+            t["shape"] = [16, 32, 3, 3]  # same size, wrong shape
+json.dump(m, open(sys.argv[2], "w"))
+PYEOF
+"$BUILD/chordlet-train" import-teacher "$TMP/teacher" "$TMP/wrong_shape.chordlet" >/dev/null
+expect_fail "model with a wrong tensor shape" "fold0.cnn.conv2a.weight' has shape 16x32x3x3, expected 32x16x3x3" \
+  "$BUILD/chordlet" transcribe -q -m "$TMP/wrong_shape.chordlet" "$REF/music.wav"
+
+echo "# $failures failed"
+[ "$failures" -eq 0 ]
