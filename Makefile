@@ -86,6 +86,16 @@ test:
 eval-teacher: all
 	sh scripts/eval-teacher.sh $(SHARED)
 
+# Speed tables (docs/RESULTS.md): x real time against in-process baselines.
+BENCH_SRC := $(sort $(wildcard bench/*.c))
+BENCH_BIN := $(BENCH_SRC:bench/%.c=$(BUILD)/bench/%)
+$(BUILD)/bench/%: $(BUILD)/obj/bench/%.o $(LIB_A)
+	@mkdir -p $(dir $@)
+	$(CC) $(LDFLAGS) -o $@ $< $(LIB_A) $(LDLIBS_ALL)
+
+bench: all $(BENCH_BIN)
+	@for b in $(BENCH_BIN); do OPENBLAS_NUM_THREADS=2 $$b || exit 1; echo; done
+
 install: all
 	install -d $(DESTDIR)$(PREFIX)/bin $(DESTDIR)$(PREFIX)/lib $(DESTDIR)$(PREFIX)/include
 	install -m 755 $(CMD) $(DESTDIR)$(PREFIX)/bin/chordlet

@@ -278,6 +278,8 @@ static void print_table(const pair_list *pairs, const chord_scores *total) {
     print_row(label, total->duration, total);
   }
   printf("\nScores in %%. '/' = with inversions (the _inv metrics: the bass must match too).\n");
+  printf("avg7 (the mean of root, thirds, triads, sevenths, tetrads, majmin, mirex): %.2f\n",
+         100 * chord_scores_avg7(total));
   print_quality_table(&total->quality);
 }
 
@@ -286,6 +288,7 @@ static void json_scores(json_writer *w, const chord_scores *s) {
   json_object_open(w, "scores");
   for (int m = 0; m < CM_COUNT; m++) json_number(w, chord_metric_name(m), s->score[m]);
   json_object_close(w);
+  json_number(w, "avg7", chord_scores_avg7(s));
   json_object_open(w, "scored_seconds");
   for (int m = 0; m < CM_LABEL_METRICS; m++) json_number(w, chord_metric_name(m), s->scored_seconds[m]);
   json_object_close(w);

@@ -346,3 +346,10 @@ void chord_totals_scores(const chord_totals *t, chord_scores *out) {
   for (int m = CM_LABEL_METRICS; m < CM_COUNT; m++)
     out->score[m] = t->sum.duration > 0 ? t->sum.score[m] / t->sum.duration : 0;
 }
+
+double chord_scores_avg7(const chord_scores *s) {
+  static const int seven[7] = {CM_ROOT, CM_THIRDS, CM_TRIADS, CM_SEVENTHS, CM_TETRADS, CM_MAJMIN, CM_MIREX};
+  double sum = 0;
+  for (int i = 0; i < 7; i++) sum += s->score[seven[i]];
+  return sum / 7;
+}

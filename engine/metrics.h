@@ -100,6 +100,10 @@ typedef struct chord_scores {
 chordlet_status chord_evaluate(const lab_file *ref, const lab_file *est, chord_scores *out,
                                chordlet_error *err);
 
+/* The mean of the seven metrics the chord papers report (PAPER.md 5.1): root,
+ * thirds, triads, sevenths, tetrads, majmin, mirex. */
+double chord_scores_avg7(const chord_scores *s);
+
 /* Totals over many files: label metrics pooled (correct seconds over scored
  * seconds, i.e. weighted by the time each metric scored); segmentation
  * metrics weighted by each file's duration; quality tables summed. */

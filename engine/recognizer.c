@@ -186,6 +186,11 @@ double recognizer_sample_rate(const recognizer *r) { return r->frontend.sample_r
 double recognizer_frame_seconds(const recognizer *r) { return r->frontend.hop_length / r->frontend.sample_rate; }
 const char *recognizer_name(const recognizer *r) { return r->name; }
 
+const teacher_fold_weights *recognizer_teacher_folds(const recognizer *r, int *n_folds) {
+  *n_folds = r->n_folds;
+  return r->n_folds ? r->folds : NULL;
+}
+
 void transcription_free(transcription *t) {
   lab_free(&t->segments);
   free(t->confidence);

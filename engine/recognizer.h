@@ -51,6 +51,9 @@ double recognizer_sample_rate(const recognizer *r);
 /* Seconds per output frame. */
 double recognizer_frame_seconds(const recognizer *r);
 const char *recognizer_name(const recognizer *r);
+/* The teacher's folds as bound from the model (NULL for other architectures). */
+struct teacher_fold_weights;
+const struct teacher_fold_weights *recognizer_teacher_folds(const recognizer *r, int *n_folds);
 
 /* audio (n) mono at recognizer_sample_rate(). */
 chordlet_status recognizer_transcribe(const recognizer *r, const float *audio, size_t n,

@@ -98,5 +98,16 @@ int main(void) {
   CHECK_NEAR(total.score[CM_ROOT], 2.0 / 5, 1e-12, "pooled root");
   CHECK_NEAR(total.score[CM_SEG], (a.score[CM_SEG] * 2 + b.score[CM_SEG] * 3) / 5, 1e-12, "weighted seg");
   CHECK(t.n_files == 2, "two files");
+  /* avg7: the mean of root, thirds, triads, sevenths, tetrads, majmin, mirex */
+  chord_scores seven = {0};
+  seven.score[CM_ROOT] = 0.7;
+  seven.score[CM_THIRDS] = 0.7;
+  seven.score[CM_TRIADS] = 0.7;
+  seven.score[CM_SEVENTHS] = 0.7;
+  seven.score[CM_TETRADS] = 0.7;
+  seven.score[CM_MAJMIN] = 0.7;
+  seven.score[CM_MIREX] = 1.4;
+  seven.score[CM_THIRDS_INV] = seven.score[CM_SEG] = 100; /* not among the seven */
+  CHECK_NEAR(chord_scores_avg7(&seven), 0.8, 1e-12, "avg7");
   return check_summary("test_metrics");
 }
