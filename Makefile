@@ -19,9 +19,10 @@ WARN     = -Wall -Wextra -Werror -Wshadow -Wstrict-prototypes -Wmissing-prototyp
 WARN    += -Wno-psabi
 CFLAGS  ?= -O2 -g
 # Debian packages (scripts/debian-packages): FFTW3 (single precision), libsndfile,
-# libsoxr, OpenBLAS, zlib (CRC-32) for the engine; cJSON for the trainer's importer.
+# libsoxr, OpenBLAS, zlib (CRC-32) for the engine; cJSON (the importer) and
+# libfluidsynth (rendering MIDI) for the trainer.
 ENGINE_PKGS  = fftw3f sndfile soxr openblas zlib
-TRAINER_PKGS = libcjson
+TRAINER_PKGS = libcjson fluidsynth
 PKG_CFLAGS  := $(shell pkg-config --cflags $(ENGINE_PKGS) $(TRAINER_PKGS))
 ENGINE_LIBS := $(shell pkg-config --libs $(ENGINE_PKGS)) -lm
 TRAINER_LIBS := $(shell pkg-config --libs $(TRAINER_PKGS))
