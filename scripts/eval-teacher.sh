@@ -24,23 +24,33 @@ echo "rendering $(wc -l <"$WORK/songs.txt") test songs with FluidR3_GM ($JOBS at
 while read -r c id; do echo "$SHARED $c $id $WORK/audio/$c/$id.flac"; done <"$WORK/songs.txt" |
   xargs -P "$JOBS" -L 1 sh scripts/render-song.sh
 
-for c in pop909cl nottingham synth; do
-  echo "transcribing $c..."
-  ./build/chordlet transcribe --model models/teacher.chordlet --skip-existing -q -o "$WORK/est/$c" "$WORK/audio/$c"
-done
-mkdir -p "$WORK/all/ref" "$WORK/all/est"
-for c in pop909cl nottingham synth; do
-  for f in "$WORK/ref/$c"/*.lab; do
-    n=$(basename "$f")
-    cp "$f" "$WORK/all/ref/${c}_$n"
-    cp "$WORK/est/$c/$n" "$WORK/all/est/${c}_$n"
+# Both decoders: the model's Viterbi (the default) and the plain argmax of the
+# 170 classes. est/ and est-argmax/ hold their .lab files.
+for decoder in viterbi argmax; do
+  est=est
+  [ "$decoder" = argmax ] && est=est-argmax
+  for c in pop909cl nottingham synth; do
+    echo "transcribing $c ($decoder)..."
+    mkdir -p "$WORK/$est/$c"
+    ./build/chordlet transcribe --model models/teacher.chordlet --decoder "$decoder" --skip-existing -q \
+      -o "$WORK/$est/$c" "$WORK/audio/$c"
   done
+  mkdir -p "$WORK/all/ref" "$WORK/all/$est"
+  for c in pop909cl nottingham synth; do
+    for f in "$WORK/ref/$c"/*.lab; do
+      n=$(basename "$f")
+      cp "$f" "$WORK/all/ref/${c}_$n"
+      cp "$WORK/$est/$c/$n" "$WORK/all/$est/${c}_$n"
+    done
+  done
+  suffix=""
+  [ "$decoder" = argmax ] && suffix=".argmax"
+  for c in pop909cl nottingham synth; do
+    echo "== $c ($decoder)"
+    ./build/chordlet eval "$WORK/ref/$c" "$WORK/$est/$c" | grep -E '^file|TOTAL|avg7'
+    ./build/chordlet eval --json "$WORK/ref/$c" "$WORK/$est/$c" >"$WORK/$c$suffix.json"
+  done
+  echo "== all test songs ($decoder)"
+  ./build/chordlet eval "$WORK/all/ref" "$WORK/all/$est" | sed -n '/TOTAL/,$p'
+  ./build/chordlet eval --json "$WORK/all/ref" "$WORK/all/$est" >"$WORK/all$suffix.json"
 done
-for c in pop909cl nottingham synth; do
-  echo "== $c"
-  ./build/chordlet eval "$WORK/ref/$c" "$WORK/est/$c" | grep -E 'TOTAL|^file' 
-  ./build/chordlet eval --json "$WORK/ref/$c" "$WORK/est/$c" >"$WORK/$c.json"
-done
-echo "== all test songs"
-./build/chordlet eval "$WORK/all/ref" "$WORK/all/est" | sed -n '/TOTAL/,$p'
-./build/chordlet eval --json "$WORK/all/ref" "$WORK/all/est" >"$WORK/all.json"
