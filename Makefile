@@ -23,7 +23,9 @@ CFLAGS  ?= -O2 -g
 # libfluidsynth (rendering MIDI) for the trainer.
 ENGINE_PKGS  = fftw3f sndfile soxr openblas zlib
 TRAINER_PKGS = libcjson fluidsynth
-PKG_CFLAGS  := $(shell pkg-config --cflags $(ENGINE_PKGS) $(TRAINER_PKGS))
+# fluidsynth's flags define _XOPEN_SOURCE and friends: keep them to trainer/.
+PKG_CFLAGS  := $(shell pkg-config --cflags $(ENGINE_PKGS) libcjson)
+TRAINER_CFLAGS := $(shell pkg-config --cflags fluidsynth)
 ENGINE_LIBS := $(shell pkg-config --libs $(ENGINE_PKGS)) -lm
 TRAINER_LIBS := $(shell pkg-config --libs $(TRAINER_PKGS))
 
@@ -55,6 +57,7 @@ TRAIN  := $(BUILD)/chordlet-train
 all: $(LIB_A) $(LIB_SO) $(CMD) $(if $(TRAINER_SRC),$(TRAIN))
 tests: all $(TEST_BIN)
 
+$(BUILD)/obj/trainer/%.o: CPPFLAGS_ALL += $(TRAINER_CFLAGS)
 $(BUILD)/obj/%.o: %.c
 	@mkdir -p $(dir $@)
 	$(CC) $(CPPFLAGS_ALL) $(CPPFLAGS) $(CFLAGS_ALL) -MMD -MP -c $< -o $@
