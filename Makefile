@@ -22,7 +22,7 @@ CFLAGS  ?= -O2 -g
 # libsoxr, OpenBLAS, zlib (CRC-32) for the engine; cJSON (the importer) and
 # libfluidsynth (rendering MIDI) for the trainer.
 ENGINE_PKGS  = fftw3f sndfile soxr openblas zlib
-TRAINER_PKGS = libcjson fluidsynth
+TRAINER_PKGS = libcjson fluidsynth libxxhash
 # fluidsynth's flags define _XOPEN_SOURCE and friends: keep them to trainer/.
 PKG_CFLAGS  := $(shell pkg-config --cflags $(ENGINE_PKGS) libcjson)
 TRAINER_CFLAGS := $(shell pkg-config --cflags fluidsynth)

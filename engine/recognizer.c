@@ -274,3 +274,31 @@ done:
   if (st) transcription_free(out);
   return st;
 }
+
+chordlet_status recognizer_teacher_p170(const recognizer *r, const float *audio, size_t n, int n_folds,
+                                        float **p170, size_t *T, double *tuning, chordlet_error *err) {
+  *p170 = NULL;
+  *T = 0;
+  if (r->n_folds == 0)
+    return chordlet_fail(err, CHORDLET_ERR_INVALID_ARGUMENT, "%s is not a teacher model", r->name);
+  if (n_folds <= 0 || n_folds > r->n_folds) n_folds = r->n_folds;
+  if (n == 0) return chordlet_fail(err, CHORDLET_ERR_INVALID_ARGUMENT, "no audio");
+  float *features = NULL; /* (T, n_bins) */
+  size_t frames = 0;
+  chordlet_status st = cqt_librosa_hybrid(audio, n, &r->frontend, &features, &frames, tuning, err);
+  if (st) return st;
+  float *probs = malloc(frames * TEACHER_OUT * sizeof *probs); /* (T, 100) */
+  float *out = malloc(frames * P170_SIZE * sizeof *out);       /* (T, 170) */
+  if (!probs || !out) st = chordlet_fail(err, CHORDLET_ERR_NO_MEMORY, "out of memory for %zu frames", frames);
+  if (!st) st = teacher_forward(r->folds, n_folds, features, frames, probs, err);
+  if (!st) {
+    teacher_heads_to_p170(probs, frames, out);
+    *p170 = out;
+    *T = frames;
+    out = NULL;
+  }
+  free(out);
+  free(probs);
+  free(features);
+  return st;
+}

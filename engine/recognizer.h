@@ -61,4 +61,11 @@ chordlet_status recognizer_transcribe(const recognizer *r, const float *audio, s
                                       chordlet_error *err);
 void transcription_free(transcription *t);
 
+/* The teacher's 170-class probabilities of every frame (its own frame rate,
+ * recognizer_frame_seconds()), from the mean of its first n_folds folds (all
+ * when n_folds <= 0): what stage 1 distils from (TEACHER.md 6). *p170 is
+ * malloc'ed (T, 170); *tuning receives the front end's estimate. */
+chordlet_status recognizer_teacher_p170(const recognizer *r, const float *audio, size_t n, int n_folds,
+                                        float **p170, size_t *T, double *tuning, chordlet_error *err);
+
 #endif
