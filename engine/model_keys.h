@@ -23,6 +23,22 @@
 #define MK_FRONTEND_BINS_PER_OCTAVE "frontend.bins_per_octave" /* i64 */
 #define MK_FRONTEND_ESTIMATE_TUNING "frontend.estimate_tuning" /* i64: 1 = estimate from the audio */
 
+/* chordlet's streaming CQT (engine/cqt.h, the student's front end): the
+ * rate-independent parameters of cqt_params, written and checked by
+ * cqt_params_write / cqt_params_read. frontend.kind is FRONTEND_STREAM_CQT. */
+#define FRONTEND_STREAM_CQT "chordlet-stream-cqt"
+#define MK_STREAM_VERSION "stream.version"                 /* i64: CQT_PARAMS_VERSION */
+#define MK_STREAM_HOP "stream.hop_seconds"                 /* f64 */
+#define MK_STREAM_DELAY "stream.delay_seconds"             /* f64: frame j emitted at j*hop + delay */
+#define MK_STREAM_FMIN "stream.fmin"                       /* f64, Hz: bin 0 */
+#define MK_STREAM_N_BINS "stream.n_bins"                   /* i64 */
+#define MK_STREAM_BINS_PER_OCTAVE "stream.bins_per_octave" /* i64 */
+#define MK_STREAM_Q "stream.q"                             /* f64: window q / f before clamping */
+#define MK_STREAM_MIN_WINDOW "stream.min_window_seconds"   /* f64 */
+#define MK_STREAM_MAX_WINDOW "stream.max_window_seconds"   /* f64 */
+#define MK_STREAM_WINDOW "stream.window"                   /* str: "hann" */
+#define MK_STREAM_LOG_EPS "stream.log_eps"                 /* f64: features ln(|C| + eps) */
+
 /* the decoder */
 #define MK_DECODER_KIND "decoder.kind"                   /* str: "viterbi" */
 #define MK_DECODER_PENALTY "decoder.switch_penalty"      /* f64, natural log */
