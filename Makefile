@@ -98,7 +98,7 @@ $(BUILD)/bench/%: $(BUILD)/obj/bench/%.o $(LIB_A)
 	$(CC) $(LDFLAGS) -o $@ $< $(LIB_A) $(LDLIBS_ALL)
 
 bench: all $(BENCH_BIN)
-	@for b in $(BENCH_BIN); do OPENBLAS_NUM_THREADS=2 $$b || exit 1; echo; done
+	@for b in $(BENCH_BIN); do CHORDLET_SHARED="$(SHARED)" OPENBLAS_NUM_THREADS=2 $$b || exit 1; echo; done
 
 install: all
 	install -d $(DESTDIR)$(PREFIX)/bin $(DESTDIR)$(PREFIX)/lib $(DESTDIR)$(PREFIX)/include

@@ -81,6 +81,9 @@ for variant in build build/asan; do
   done
   run "[$tag] model_cli" "$LOGS/$tag-model_cli.log" sh tests/model_cli.sh "$variant"
   run "[$tag] transcribe_cli" "$LOGS/$tag-transcribe_cli.log" sh tests/transcribe_cli.sh "$variant"
+  run "[$tag] render_cli" "$LOGS/$tag-render_cli.log" sh tests/render_cli.sh "$variant"
+  run "[$tag] pseudo_label_cli" "$LOGS/$tag-pseudo_label_cli.log" sh tests/pseudo_label_cli.sh "$variant"
+  run "[$tag] features_cli" "$LOGS/$tag-features_cli.log" sh tests/features_cli.sh "$variant"
   run "[$tag] eval_bad_input" "$LOGS/$tag-eval_bad_input.log" bash tests/eval_bad_input.sh "$variant/chordlet"
   log="$LOGS/$tag-mireval_diff.log"
   if have_mir_eval; then

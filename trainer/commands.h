@@ -6,5 +6,8 @@
 enum { TRAIN_EXIT_OK = 0, TRAIN_EXIT_FAIL = 1, TRAIN_EXIT_USAGE = 2 };
 
 int cmd_import_teacher(int argc, char **argv);
+int cmd_render(int argc, char **argv);
+int cmd_pseudo_label(int argc, char **argv);
+int cmd_features(int argc, char **argv);
 
 #endif

@@ -12,6 +12,13 @@ static void usage(FILE *out) {
           "commands:\n"
           "  import-teacher DIR OUT.chordlet   turn the pre-trained teacher's weights\n"
           "                                    (manifest.json + foldK.f32) into a model file\n"
+          "  render --out DIR (LIST.txt | FILE.mid)...\n"
+          "                                    render chord-annotated MIDI into labelled\n"
+          "                                    training audio (FLAC + .lab) with fluidsynth\n"
+          "  pseudo-label --out DIR AUDIO...    the teacher's 170-class probabilities of\n"
+          "                                    unlabelled audio, cached per file\n"
+          "  features --out DIR AUDIO...        the student's features (+ labels, aligned\n"
+          "                                    pseudo-labels), cached per file\n"
           "  version                           print the version\n"
           "\n"
           "`chordlet-train COMMAND --help` explains a command.\n");
@@ -24,6 +31,9 @@ int main(int argc, char **argv) {
   }
   const char *command = argv[1];
   if (strcmp(command, "import-teacher") == 0) return cmd_import_teacher(argc - 1, argv + 1);
+  if (strcmp(command, "render") == 0) return cmd_render(argc - 1, argv + 1);
+  if (strcmp(command, "pseudo-label") == 0) return cmd_pseudo_label(argc - 1, argv + 1);
+  if (strcmp(command, "features") == 0) return cmd_features(argc - 1, argv + 1);
   if (strcmp(command, "version") == 0 || strcmp(command, "--version") == 0) {
     printf("chordlet-train %s\n", chordlet_version());
     return TRAIN_EXIT_OK;

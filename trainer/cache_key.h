@@ -1,0 +1,20 @@
+/* cache_key.h: names of the trainer's cache files. A cache is named
+ * <stem>-<key>.chordlet, where key is a 64-bit XXH3 hash of the input file's
+ * bytes and of everything that shapes the result (settings, the model used,
+ * the format version): a changed input or setting gives a new name, so a
+ * stale cache is never read, and an existing name means a finished job. */
+#ifndef CHORDLET_TRAINER_CACHE_KEY_H
+#define CHORDLET_TRAINER_CACHE_KEY_H
+
+#include <stddef.h>
+#include <stdint.h>
+
+/* XXH3-64 of a whole file's bytes; 0 on success. */
+int cache_hash_file(const char *path, uint64_t *hash);
+
+/* dir/<stem of input>-<16 hex digits>.chordlet, the key hashing the input's
+ * bytes and `settings` (n bytes). 0 on success, -1 if the input cannot be
+ * read or the path does not fit. */
+int cache_path(const char *dir, const char *input, const void *settings, size_t n, char *out, size_t size);
+
+#endif
