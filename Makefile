@@ -3,6 +3,7 @@
 #   make              libchordlet (static and shared) and the chordlet command, in build/
 #   make test         every test, on a normal build and an ASan+UBSan build, plus a
 #                     clang -Werror build; ends with "N passed, N failed"
+#   make data         the training data (renders, pseudo-labels, features), resumable
 #   make bench        speed tables (teacher, front end) against in-process baselines
 #   make eval-teacher the teacher's accuracy on the test split (docs/RESULTS.md)
 #   make install      into $(PREFIX) (default /usr/local)
@@ -53,7 +54,7 @@ LIB_SO := $(BUILD)/libchordlet.so
 CMD    := $(BUILD)/chordlet
 TRAIN  := $(BUILD)/chordlet-train
 
-.PHONY: all tests test install clean eval-teacher bench
+.PHONY: all tests test install clean eval-teacher bench data
 all: $(LIB_A) $(LIB_SO) $(CMD) $(if $(TRAINER_SRC),$(TRAIN))
 tests: all $(TEST_BIN)
 
@@ -89,6 +90,11 @@ test:
 # songs with fluidsynth, transcribes and scores them. Long: tens of minutes.
 eval-teacher: all
 	sh scripts/eval-teacher.sh $(SHARED)
+
+# The training data (scripts/make-data.sh): renders, pseudo-labels, feature
+# caches in work/data; resumable. About an hour on 2 cores for all pools.
+data: all
+	CHORDLET_SHARED="$(SHARED)" sh scripts/make-data.sh
 
 # Speed tables (docs/RESULTS.md): x real time against in-process baselines.
 BENCH_SRC := $(sort $(wildcard bench/*.c))

@@ -1,5 +1,9 @@
 /* cache_key.c: see cache_key.h. */
+#define _POSIX_C_SOURCE 200809L
 #include "cache_key.h"
+
+#include <errno.h>
+#include <sys/stat.h>
 
 #include <stdio.h>
 #include <string.h>
@@ -41,4 +45,28 @@ int cache_path(const char *dir, const char *input, const void *settings, size_t 
   int stem = dot && dot != base ? (int)(dot - base) : (int)strlen(base);
   int k = snprintf(out, size, "%s/%.*s-%016llx.chordlet", dir, stem, base, (unsigned long long)key);
   return (k > 0 && (size_t)k < size) ? 0 : -1;
+}
+
+int cache_make_dir(const char *dir) {
+  char path[4096];
+  size_t n = strlen(dir);
+  if (n == 0 || n >= sizeof path) {
+    errno = ENAMETOOLONG;
+    return -1;
+  }
+  memcpy(path, dir, n + 1);
+  for (size_t i = 1; i <= n; i++) {
+    if (path[i] != '/' && path[i] != '\0') continue;
+    char saved = path[i];
+    path[i] = '\0';
+    if (mkdir(path, 0777) != 0 && errno != EEXIST) return -1;
+    path[i] = saved;
+  }
+  struct stat st;
+  if (stat(dir, &st) != 0) return -1;
+  if (!S_ISDIR(st.st_mode)) {
+    errno = ENOTDIR;
+    return -1;
+  }
+  return 0;
 }

@@ -17,4 +17,8 @@ int cache_hash_file(const char *path, uint64_t *hash);
  * read or the path does not fit. */
 int cache_path(const char *dir, const char *input, const void *settings, size_t n, char *out, size_t size);
 
+/* Creates dir and its missing parents (like mkdir -p); 0 on success, -1 with
+ * errno set otherwise. */
+int cache_make_dir(const char *dir);
+
 #endif

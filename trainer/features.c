@@ -14,7 +14,6 @@
  * cache, an existing one is a finished job (resume). Audio is read at
  * 22050 Hz (libsoxr, as everywhere) whatever its rate. */
 #define _POSIX_C_SOURCE 200809L
-#include <dirent.h>
 #include <errno.h>
 #include <stdbool.h>
 #include <stdint.h>
@@ -28,6 +27,7 @@
 #include "audiofile.h"
 #include "cache_key.h"
 #include "commands.h"
+#include "inputs.h"
 #include "cqt.h"
 #include "error.h"
 #include "lab.h"
@@ -57,21 +57,12 @@ static void usage(FILE *out) {
 }
 
 typedef struct context {
-  char **inputs;
-  size_t n_inputs;
+  input_list inputs;
   const char *out_dir, *pseudo_dir;
   uint64_t model_hash;
   int n_folds;
   cqt_params params;
 } context;
-
-static bool is_audio(const char *name) {
-  static const char *const ext[] = {".wav", ".flac", ".ogg", ".oga", ".mp3", ".aif", ".aiff", NULL};
-  const char *dot = strrchr(name, '.');
-  for (int i = 0; dot && ext[i]; i++)
-    if (strcmp(dot, ext[i]) == 0) return true;
-  return false;
-}
 
 /* NAME.lab next to NAME.<ext>, if there is one. */
 static bool lab_beside(const char *input, char *out, size_t size) {
@@ -83,7 +74,7 @@ static bool lab_beside(const char *input, char *out, size_t size) {
 }
 
 static const char *job_name(void *ctx, size_t job) {
-  const char *p = ((context *)ctx)->inputs[job], *slash = strrchr(p, '/');
+  const char *p = ((context *)ctx)->inputs.paths[job], *slash = strrchr(p, '/');
   return slash ? slash + 1 : p;
 }
 
@@ -147,7 +138,7 @@ static chordlet_status aligned_pseudo_labels(const context *c, const char *input
 
 static void job_run(void *ctx, size_t job, pool_result *result) {
   context *c = ctx;
-  const char *input = c->inputs[job];
+  const char *input = c->inputs.paths[job];
   char settings[1024], path[4096], lab_path[4096];
   if (settings_text(c, input, settings, sizeof settings) ||
       cache_path(c->out_dir, input, settings, strlen(settings), path, sizeof path)) {
@@ -212,41 +203,6 @@ static void job_run(void *ctx, size_t job, pool_result *result) {
   free(p170);
 }
 
-static int add_input(context *c, const char *path) {
-  char **grown = realloc(c->inputs, (c->n_inputs + 1) * sizeof *grown);
-  if (!grown) return -1;
-  c->inputs = grown;
-  return (c->inputs[c->n_inputs] = strdup(path)) ? (int)(++c->n_inputs, 0) : -1;
-}
-
-static int compare_paths(const void *a, const void *b) { return strcmp(*(char *const *)a, *(char *const *)b); }
-
-static int collect(context *c, const char *input) {
-  struct stat st;
-  if (stat(input, &st) != 0) {
-    fprintf(stderr, PROGRAM ": cannot read '%s': %s\n", input, strerror(errno));
-    return -1;
-  }
-  if (!S_ISDIR(st.st_mode)) return add_input(c, input);
-  DIR *d = opendir(input);
-  if (!d) {
-    fprintf(stderr, PROGRAM ": cannot list '%s': %s\n", input, strerror(errno));
-    return -1;
-  }
-  size_t first = c->n_inputs;
-  struct dirent *e;
-  int status = 0;
-  while (status == 0 && (e = readdir(d)) != NULL) {
-    if (e->d_name[0] == '.' || !is_audio(e->d_name)) continue;
-    char path[4096];
-    int k = snprintf(path, sizeof path, "%s/%s", input, e->d_name);
-    status = (k > 0 && (size_t)k < sizeof path) ? add_input(c, path) : -1;
-  }
-  closedir(d);
-  qsort(c->inputs + first, c->n_inputs - first, sizeof *c->inputs, compare_paths);
-  return status;
-}
-
 int cmd_features(int argc, char **argv) {
   context c = {0};
   const char *model = "models/teacher.chordlet";
@@ -282,18 +238,18 @@ int cmd_features(int argc, char **argv) {
       fprintf(stderr, PROGRAM ": unknown option '%s' (or it lacks its value)\n\n", a);
       usage(stderr);
       goto done;
-    } else if (collect(&c, a)) {
+    } else if (inputs_collect(a, &c.inputs, PROGRAM)) {
       status = TRAIN_EXIT_FAIL;
       goto done;
     }
   }
-  if (!c.out_dir || c.n_inputs == 0) {
+  if (!c.out_dir || c.inputs.n == 0) {
     fprintf(stderr, PROGRAM ": %s\n\n", c.out_dir ? "no audio given" : "--out DIR is required");
     usage(stderr);
     goto done;
   }
   status = TRAIN_EXIT_FAIL;
-  if (mkdir(c.out_dir, 0777) != 0 && errno != EEXIST) {
+  if (cache_make_dir(c.out_dir) != 0) {
     fprintf(stderr, PROGRAM ": cannot create %s: %s\n", c.out_dir, strerror(errno));
     goto done;
   }
@@ -314,13 +270,12 @@ int cmd_features(int argc, char **argv) {
     }
   }
   pool_summary summary;
-  if (worker_pool_run(c.n_inputs, (int)jobs, job_run, job_name, &c, isatty(STDERR_FILENO), PROGRAM, &summary))
+  if (worker_pool_run(c.inputs.n, (int)jobs, job_run, job_name, &c, isatty(STDERR_FILENO), PROGRAM, &summary))
     goto done;
   fprintf(stderr, PROGRAM ": %zu cached, %zu already cached, %zu failed; %.1f h of audio in %.0f s\n", summary.done,
           summary.skipped, summary.failed, summary.audio_seconds / 3600, summary.wall_seconds);
   status = summary.failed ? TRAIN_EXIT_FAIL : TRAIN_EXIT_OK;
 done:
-  for (size_t i = 0; i < c.n_inputs; i++) free(c.inputs[i]);
-  free(c.inputs);
+  inputs_free(&c.inputs);
   return status;
 }

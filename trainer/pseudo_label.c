@@ -28,6 +28,7 @@
 #include "audiofile.h"
 #include "cache_key.h"
 #include "commands.h"
+#include "inputs.h"
 #include "decode.h"
 #include "error.h"
 #include "lab.h"
@@ -38,7 +39,7 @@
 #include "worker_pool.h"
 
 #define PROGRAM "chordlet-train pseudo-label"
-enum { CACHE_FORMAT = 1, MAX_INPUTS = 1000000 };
+enum { CACHE_FORMAT = 1 };
 
 static void usage(FILE *out) {
   fprintf(out,
@@ -56,88 +57,8 @@ static void usage(FILE *out) {
           "                  DIR/<name>.lab, to score the pseudo-labels with chordlet eval\n");
 }
 
-typedef struct job_list {
-  char **paths;
-  size_t n, cap;
-} job_list;
-
-static int add_path(job_list *l, const char *path) {
-  if (l->n >= MAX_INPUTS) return -1;
-  if (l->n == l->cap) {
-    size_t cap = l->cap ? 2 * l->cap : 64;
-    char **p = realloc(l->paths, cap * sizeof *p);
-    if (!p) return -1;
-    l->paths = p;
-    l->cap = cap;
-  }
-  l->paths[l->n] = strdup(path);
-  return l->paths[l->n++] ? 0 : -1;
-}
-
-static bool is_audio_name(const char *name) {
-  static const char *const ext[] = {".wav", ".flac", ".ogg", ".oga", ".mp3", ".aif", ".aiff", NULL};
-  const char *dot = strrchr(name, '.');
-  for (int i = 0; dot && ext[i]; i++)
-    if (strcasecmp(dot, ext[i]) == 0) return true;
-  return false;
-}
-
-static int compare_paths(const void *a, const void *b) { return strcmp(*(char *const *)a, *(char *const *)b); }
-
-/* Files, folders (their audio files) and .txt lists of paths. */
-static int collect(const char *input, job_list *jobs) {
-  struct stat st;
-  if (stat(input, &st) != 0) {
-    fprintf(stderr, PROGRAM ": cannot read '%s': %s\n", input, strerror(errno));
-    return -1;
-  }
-  if (S_ISDIR(st.st_mode)) {
-    DIR *d = opendir(input);
-    if (!d) {
-      fprintf(stderr, PROGRAM ": cannot list '%s': %s\n", input, strerror(errno));
-      return -1;
-    }
-    size_t first = jobs->n;
-    struct dirent *e;
-    int status = 0;
-    while (status == 0 && (e = readdir(d)) != NULL) {
-      if (e->d_name[0] == '.' || !is_audio_name(e->d_name)) continue;
-      char path[4096];
-      int k = snprintf(path, sizeof path, "%s/%s", input, e->d_name);
-      status = (k > 0 && (size_t)k < sizeof path) ? add_path(jobs, path) : -1;
-    }
-    closedir(d);
-    qsort(jobs->paths + first, jobs->n - first, sizeof *jobs->paths, compare_paths);
-    return status;
-  }
-  size_t len = strlen(input);
-  if (len > 4 && strcmp(input + len - 4, ".txt") == 0) {
-    FILE *f = fopen(input, "r");
-    if (!f) {
-      fprintf(stderr, PROGRAM ": cannot open list '%s': %s\n", input, strerror(errno));
-      return -1;
-    }
-    char line[4096];
-    int status = 0, n = 0;
-    while (status == 0 && fgets(line, sizeof line, f)) {
-      n++;
-      line[strcspn(line, "\r\n")] = '\0';
-      if (!line[0] || line[0] == '#') continue;
-      if (stat(line, &st) != 0) {
-        fprintf(stderr, PROGRAM ": %s:%d: cannot read '%s': %s\n", input, n, line, strerror(errno));
-        status = -1;
-      } else {
-        status = add_path(jobs, line);
-      }
-    }
-    fclose(f);
-    return status;
-  }
-  return add_path(jobs, input);
-}
-
 typedef struct context {
-  job_list jobs;
+  input_list jobs;
   const char *out_dir;
   recognizer *teacher;
   int n_folds;
@@ -289,7 +210,7 @@ int cmd_pseudo_label(int argc, char **argv) {
       fprintf(stderr, PROGRAM ": unknown option '%s' (or it lacks its value)\n\n", a);
       usage(stderr);
       goto done;
-    } else if (collect(a, &c.jobs)) {
+    } else if (inputs_collect(a, &c.jobs, PROGRAM)) {
       status = TRAIN_EXIT_FAIL;
       goto done;
     }
@@ -300,7 +221,7 @@ int cmd_pseudo_label(int argc, char **argv) {
     goto done;
   }
   status = TRAIN_EXIT_FAIL;
-  if (mkdir(c.out_dir, 0777) != 0 && errno != EEXIST) {
+  if (cache_make_dir(c.out_dir) != 0) {
     fprintf(stderr, PROGRAM ": cannot create %s: %s\n", c.out_dir, strerror(errno));
     goto done;
   }
@@ -331,7 +252,6 @@ int cmd_pseudo_label(int argc, char **argv) {
   status = summary.failed ? TRAIN_EXIT_FAIL : TRAIN_EXIT_OK;
 done:
   recognizer_free(c.teacher);
-  for (size_t i = 0; i < c.jobs.n; i++) free(c.jobs.paths[i]);
-  free(c.jobs.paths);
+  inputs_free(&c.jobs);
   return status;
 }

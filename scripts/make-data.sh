@@ -1,0 +1,55 @@
+#!/bin/sh
+# make-data.sh: the training data of `make model` (`make data`). Every stage is
+# resumable and deterministic for a seed: kill it at any point and run it again.
+#   1. render the unlabelled, labelled and valid pools of ../shared/data/splits
+#      (never the test split) with chordlet-train render;
+#   2. pseudo-label the unlabelled renders and Debian's free recorded music
+#      (wesnoth-1.16-music, singularity-music) with the teacher;
+#   3. cache the student's features: unlabelled and real audio with aligned
+#      pseudo-labels, labelled and valid audio with their ground-truth labels.
+# Settings (environment): CHORDLET_SHARED (../shared), DATA_DIR (work/data),
+# DATA_SEED (1), DATA_FOLDS (teacher folds, 5), DATA_LIMIT (songs per list, 0 = all),
+# DATA_JOBS (the number of cores).
+set -eu
+cd "$(dirname "$0")/.."
+SHARED=$(cd "${CHORDLET_SHARED:-../shared}" && pwd)
+DATA=${DATA_DIR:-work/data}
+SEED=${DATA_SEED:-1}
+FOLDS=${DATA_FOLDS:-5}
+LIMIT=${DATA_LIMIT:-0}
+JOBS=${DATA_JOBS:-$(nproc 2>/dev/null || echo 2)}
+TRAIN=${CHORDLET_TRAIN:-./build/chordlet-train}
+mkdir -p "$DATA/lists"
+
+echo "== 1/3 render (seed $SEED, $JOBS jobs)"
+for pool in unlabelled labelled valid; do
+  for c in pop909cl nottingham synth; do
+    list=$SHARED/data/splits/${c}_$pool.txt
+    [ -f "$list" ] || continue # synth has no unlabelled pool
+    if [ "$LIMIT" -gt 0 ]; then
+      head -n "$LIMIT" "$list" >"$DATA/lists/${c}_$pool.txt"
+      list=$DATA/lists/${c}_$pool.txt
+    fi
+    $TRAIN render -q --seed "$SEED" --jobs "$JOBS" --midi-dir "$SHARED/data/midi/$c" --out "$DATA/audio/$pool" "$list"
+  done
+done
+
+echo "== 2/3 pseudo-labels (teacher, $FOLDS folds)"
+: >"$DATA/lists/real.txt"
+for dir in /usr/share/games/wesnoth/1.16/data/core/music /usr/share/games/singularity/music; do
+  [ -d "$dir" ] && find "$dir" -maxdepth 1 -name '*.ogg' | sort >>"$DATA/lists/real.txt"
+done
+[ "$LIMIT" -gt 0 ] && head -n "$LIMIT" "$DATA/lists/real.txt" >"$DATA/lists/real.tmp" && mv "$DATA/lists/real.tmp" "$DATA/lists/real.txt"
+[ -s "$DATA/lists/real.txt" ] || echo "warning: no Debian music installed (wesnoth-1.16-music, singularity-music): stage 1 gets renders only"
+real=""
+[ -s "$DATA/lists/real.txt" ] && real="$DATA/lists/real.txt"
+# shellcheck disable=SC2086 # $real is empty or one path
+$TRAIN pseudo-label --folds "$FOLDS" --jobs "$JOBS" --out "$DATA/pseudo" "$DATA"/audio/unlabelled/* $real
+
+echo "== 3/3 student features"
+# shellcheck disable=SC2086
+$TRAIN features --folds "$FOLDS" --jobs "$JOBS" --pseudo "$DATA/pseudo" --out "$DATA/features/unlabelled" \
+  "$DATA"/audio/unlabelled/* $real
+$TRAIN features --jobs "$JOBS" --out "$DATA/features/labelled" "$DATA"/audio/labelled/*
+$TRAIN features --jobs "$JOBS" --out "$DATA/features/valid" "$DATA"/audio/valid/*
+echo "== data ready in $DATA"
