@@ -205,54 +205,44 @@ static void job_run(void *ctx, size_t job, pool_result *result) {
 
 int cmd_features(int argc, char **argv) {
   context c = {0};
-  const char *model = "models/teacher.chordlet";
-  long jobs = sysconf(_SC_NPROCESSORS_ONLN);
   int status = TRAIN_EXIT_USAGE;
   cqt_params_default(&c.params);
+  batch_options o;
+  batch_options_init(&o);
   for (int i = 1; i < argc; i++) {
     const char *a = argv[i];
-    bool value = i + 1 < argc;
+    int r = BATCH_ARG_NOT_MINE;
     if (!strcmp(a, "-h") || !strcmp(a, "--help")) {
       usage(stdout);
       status = TRAIN_EXIT_OK;
       goto done;
-    } else if (!strcmp(a, "--out") && value) {
-      c.out_dir = argv[++i];
-    } else if (!strcmp(a, "--pseudo") && value) {
+    } else if (!strcmp(a, "--pseudo") && i + 1 < argc) {
       c.pseudo_dir = argv[++i];
-    } else if (!strcmp(a, "--model") && value) {
-      model = argv[++i];
-    } else if (!strcmp(a, "--folds") && value) {
-      c.n_folds = atoi(argv[++i]);
-      if (c.n_folds < 1 || c.n_folds > 16) {
-        fprintf(stderr, PROGRAM ": --folds must be 1 to 16\n");
-        goto done;
-      }
-    } else if (!strcmp(a, "--jobs") && value) {
-      jobs = atol(argv[++i]);
-      if (jobs < 1 || jobs > POOL_MAX_WORKERS) {
-        fprintf(stderr, PROGRAM ": --jobs must be 1 to %d\n", POOL_MAX_WORKERS);
-        goto done;
-      }
-    } else if (a[0] == '-') {
+      r = BATCH_ARG_TAKEN;
+    } else {
+      r = batch_options_arg(argc, argv, &i, &o, PROGRAM);
+    }
+    if (r == BATCH_ARG_TAKEN) continue;
+    if (r == BATCH_ARG_NOT_MINE) {
       fprintf(stderr, PROGRAM ": unknown option '%s' (or it lacks its value)\n\n", a);
       usage(stderr);
-      goto done;
-    } else if (inputs_collect(a, &c.inputs, PROGRAM)) {
-      status = TRAIN_EXIT_FAIL;
-      goto done;
     }
+    if (r == BATCH_ARG_BAD_INPUT) status = TRAIN_EXIT_FAIL;
+    goto done;
   }
-  if (!c.out_dir || c.inputs.n == 0) {
-    fprintf(stderr, PROGRAM ": %s\n\n", c.out_dir ? "no audio given" : "--out DIR is required");
-    usage(stderr);
+  int finished = batch_options_finish(&o, PROGRAM);
+  if (finished == -1) usage(stderr);
+  if (finished) {
+    status = finished == -1 ? TRAIN_EXIT_USAGE : TRAIN_EXIT_FAIL;
     goto done;
   }
   status = TRAIN_EXIT_FAIL;
-  if (cache_make_dir(c.out_dir) != 0) {
-    fprintf(stderr, PROGRAM ": cannot create %s: %s\n", c.out_dir, strerror(errno));
-    goto done;
-  }
+  const char *model = o.model;
+  long jobs = o.jobs;
+  c.out_dir = o.out_dir;
+  c.n_folds = o.n_folds;
+  c.inputs = o.inputs; /* moved: freed through c */
+  o.inputs = (input_list){0};
   if (c.pseudo_dir) {
     /* The pseudo-label caches are keyed by the teacher file and its folds. */
     model_file *m;
@@ -276,6 +266,7 @@ int cmd_features(int argc, char **argv) {
           summary.skipped, summary.failed, summary.audio_seconds / 3600, summary.wall_seconds);
   status = summary.failed ? TRAIN_EXIT_FAIL : TRAIN_EXIT_OK;
 done:
+  batch_options_free(&o);
   inputs_free(&c.inputs);
   return status;
 }

@@ -10,6 +10,10 @@
 #include <string.h>
 #include <strings.h>
 #include <sys/stat.h>
+#include <unistd.h>
+
+#include "cache_key.h"
+#include "worker_pool.h"
 
 static int add_path(input_list *l, const char *path) {
   if (l->n >= INPUTS_MAX) return -1;
@@ -92,3 +96,51 @@ void inputs_free(input_list *l) {
   l->paths = NULL;
   l->n = l->cap = 0;
 }
+
+void batch_options_init(batch_options *o) {
+  memset(o, 0, sizeof *o);
+  o->model = "models/teacher.chordlet";
+  o->jobs = sysconf(_SC_NPROCESSORS_ONLN);
+  if (o->jobs < 1) o->jobs = 1;
+}
+
+int batch_options_arg(int argc, char **argv, int *i, batch_options *o, const char *program) {
+  const char *a = argv[*i];
+  bool value = *i + 1 < argc;
+  if (!strcmp(a, "--out") && value) {
+    o->out_dir = argv[++*i];
+  } else if (!strcmp(a, "--model") && value) {
+    o->model = argv[++*i];
+  } else if (!strcmp(a, "--folds") && value) {
+    o->n_folds = atoi(argv[++*i]);
+    if (o->n_folds < 1 || o->n_folds > 16) {
+      fprintf(stderr, "%s: --folds must be 1 to 16\n", program);
+      return BATCH_ARG_BAD_VALUE;
+    }
+  } else if (!strcmp(a, "--jobs") && value) {
+    o->jobs = atol(argv[++*i]);
+    if (o->jobs < 1 || o->jobs > POOL_MAX_WORKERS) {
+      fprintf(stderr, "%s: --jobs must be 1 to %d\n", program, POOL_MAX_WORKERS);
+      return BATCH_ARG_BAD_VALUE;
+    }
+  } else if (a[0] == '-') {
+    return BATCH_ARG_NOT_MINE;
+  } else if (inputs_collect(a, &o->inputs, program)) {
+    return BATCH_ARG_BAD_INPUT;
+  }
+  return BATCH_ARG_TAKEN;
+}
+
+int batch_options_finish(batch_options *o, const char *program) {
+  if (!o->out_dir || o->inputs.n == 0) {
+    fprintf(stderr, "%s: %s\n\n", program, o->out_dir ? "no audio given" : "--out DIR is required");
+    return -1;
+  }
+  if (cache_make_dir(o->out_dir) != 0) {
+    fprintf(stderr, "%s: cannot create %s: %s\n", program, o->out_dir, strerror(errno));
+    return -2;
+  }
+  return 0;
+}
+
+void batch_options_free(batch_options *o) { inputs_free(&o->inputs); }

@@ -176,55 +176,44 @@ static void job_run(void *ctx, size_t job, pool_result *result) {
 }
 
 int cmd_pseudo_label(int argc, char **argv) {
-  const char *model = "models/teacher.chordlet";
   context c = {0};
-  long jobs = sysconf(_SC_NPROCESSORS_ONLN);
-  c.n_folds = 0;
   int status = TRAIN_EXIT_USAGE;
+  batch_options o;
+  batch_options_init(&o);
   for (int i = 1; i < argc; i++) {
     const char *a = argv[i];
-    bool value = i + 1 < argc;
+    int r = BATCH_ARG_NOT_MINE;
     if (!strcmp(a, "-h") || !strcmp(a, "--help")) {
       usage(stdout);
       status = TRAIN_EXIT_OK;
       goto done;
-    } else if (!strcmp(a, "--out") && value) {
-      c.out_dir = argv[++i];
     } else if (!strcmp(a, "--labs")) {
       c.write_labs = true;
-    } else if (!strcmp(a, "--model") && value) {
-      model = argv[++i];
-    } else if (!strcmp(a, "--folds") && value) {
-      c.n_folds = atoi(argv[++i]);
-      if (c.n_folds < 1 || c.n_folds > 16) {
-        fprintf(stderr, PROGRAM ": --folds must be 1 to 16\n");
-        goto done;
-      }
-    } else if (!strcmp(a, "--jobs") && value) {
-      jobs = atol(argv[++i]);
-      if (jobs < 1 || jobs > POOL_MAX_WORKERS) {
-        fprintf(stderr, PROGRAM ": --jobs must be 1 to %d\n", POOL_MAX_WORKERS);
-        goto done;
-      }
-    } else if (a[0] == '-') {
+      r = BATCH_ARG_TAKEN;
+    } else {
+      r = batch_options_arg(argc, argv, &i, &o, PROGRAM);
+    }
+    if (r == BATCH_ARG_TAKEN) continue;
+    if (r == BATCH_ARG_NOT_MINE) {
       fprintf(stderr, PROGRAM ": unknown option '%s' (or it lacks its value)\n\n", a);
       usage(stderr);
-      goto done;
-    } else if (inputs_collect(a, &c.jobs, PROGRAM)) {
-      status = TRAIN_EXIT_FAIL;
-      goto done;
     }
+    if (r == BATCH_ARG_BAD_INPUT) status = TRAIN_EXIT_FAIL;
+    goto done;
   }
-  if (!c.out_dir || c.jobs.n == 0) {
-    fprintf(stderr, PROGRAM ": %s\n\n", c.out_dir ? "no audio given" : "--out DIR is required");
-    usage(stderr);
+  int finished = batch_options_finish(&o, PROGRAM);
+  if (finished == -1) usage(stderr);
+  if (finished) {
+    status = finished == -1 ? TRAIN_EXIT_USAGE : TRAIN_EXIT_FAIL;
     goto done;
   }
   status = TRAIN_EXIT_FAIL;
-  if (cache_make_dir(c.out_dir) != 0) {
-    fprintf(stderr, PROGRAM ": cannot create %s: %s\n", c.out_dir, strerror(errno));
-    goto done;
-  }
+  const char *model = o.model;
+  long jobs = o.jobs;
+  c.out_dir = o.out_dir;
+  c.n_folds = o.n_folds;
+  c.jobs = o.inputs; /* moved: freed through c */
+  o.inputs = (input_list){0};
   chordlet_error err;
   if (recognizer_load(model, &c.teacher, &err)) {
     fprintf(stderr, PROGRAM ": %s\n", err.message);
@@ -251,6 +240,7 @@ int cmd_pseudo_label(int argc, char **argv) {
           summary.wall_seconds > 0 ? summary.audio_seconds / summary.wall_seconds : 0);
   status = summary.failed ? TRAIN_EXIT_FAIL : TRAIN_EXIT_OK;
 done:
+  batch_options_free(&o);
   recognizer_free(c.teacher);
   inputs_free(&c.jobs);
   return status;
