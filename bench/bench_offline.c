@@ -15,6 +15,7 @@
 #include <string.h>
 #include <time.h>
 
+#include "bench_util.h"
 #include "audiofile.h"
 #include "cqt_librosa.h"
 #include "recognizer.h"
@@ -22,19 +23,8 @@
 
 enum { RUNS = 3 };
 
-static double now(void) {
-  struct timespec ts;
-  clock_gettime(CLOCK_MONOTONIC, &ts);
-  return ts.tv_sec + ts.tv_nsec * 1e-9;
-}
-
-static int cmp_double(const void *a, const void *b) {
-  double x = *(const double *)a, y = *(const double *)b;
-  return (x > y) - (x < y);
-}
-
 static double median(double *v, int n) {
-  qsort(v, (size_t)n, sizeof *v, cmp_double);
+  qsort(v, (size_t)n, sizeof *v, bench_cmp_double);
   return v[n / 2];
 }
 
@@ -83,21 +73,21 @@ int main(int argc, char **argv) {
   size_t T = 0;
   double tuning;
   for (int k = 0; k < RUNS; k++) {
-    double t0 = now();
+    double t0 = bench_now();
     free(features);
     if (cqt_librosa_hybrid(y, n, &cfg, &features, &T, &tuning, &err)) die("hybrid cqt", &err);
-    t_hybrid[k] = now() - t0;
+    t_hybrid[k] = bench_now() - t0;
     float *full = NULL;
     size_t T_full;
     cqt_librosa_config fixed = cfg;
     fixed.estimate_tuning = false;
     fixed.tuning = tuning;
-    t0 = now();
+    t0 = bench_now();
     double tuning_full, tuning_estimate;
     if (cqt_librosa_estimate_tuning(y, n, cfg.sample_rate, cfg.bins_per_octave, &tuning_estimate, &err))
       die("tuning", &err);
     if (cqt_librosa_cqt(y, n, &fixed, &full, &T_full, &tuning_full, &err)) die("full cqt", &err);
-    t_full[k] = now() - t0;
+    t_full[k] = bench_now() - t0;
     free(full);
   }
   row("front end (hybrid CQT)", "tuning estimated", seconds, median(t_hybrid, RUNS), "tuning + full CQT, same bins",
@@ -112,18 +102,18 @@ int main(int argc, char **argv) {
   const size_t T_ref = (size_t)(20 * 22050 / 512);
   double t_ref[RUNS];
   for (int k = 0; k < RUNS; k++) {
-    double t0 = now();
+    double t0 = bench_now();
     if (teacher_forward_fold_ref(&folds[0], features, T_ref, probs, NULL, &err)) die("reference", &err);
-    t_ref[k] = (now() - t0) * n_folds;
+    t_ref[k] = (bench_now() - t0) * n_folds;
   }
   double ref_seconds = T_ref * 512.0 / 22050;
   for (int threads = 1; threads <= 2; threads++) {
     openblas_set_num_threads(threads);
     double t_net[RUNS];
     for (int k = 0; k < RUNS; k++) {
-      double t0 = now();
+      double t0 = bench_now();
       if (teacher_forward(folds, n_folds, features, T, probs, &err)) die("teacher", &err);
-      t_net[k] = now() - t0;
+      t_net[k] = bench_now() - t0;
     }
     char config[64];
     snprintf(config, sizeof config, "%d folds, %d thread%s", n_folds, threads, threads > 1 ? "s" : "");
@@ -136,9 +126,9 @@ int main(int argc, char **argv) {
   double t_all[RUNS];
   for (int k = 0; k < RUNS; k++) {
     transcription tr;
-    double t0 = now();
+    double t0 = bench_now();
     if (recognizer_transcribe(r, y, n, NULL, &tr, &err)) die("transcribe", &err);
-    t_all[k] = now() - t0;
+    t_all[k] = bench_now() - t0;
     transcription_free(&tr);
   }
   /* Its baseline: the same stages with the reference kernels, from the

@@ -31,6 +31,8 @@
 #include <time.h>
 #include <unistd.h>
 
+#include "bench_util.h"
+
 extern char **environ;
 
 enum { SONGS = 6, MAX_ARGS = 32 };
@@ -47,12 +49,6 @@ enum { SONGS = 6, MAX_ARGS = 32 };
     }                                                                      \
   } while (0)
 
-static double now(void) {
-  struct timespec ts;
-  clock_gettime(CLOCK_MONOTONIC, &ts);
-  return (double)ts.tv_sec + ts.tv_nsec * 1e-9;
-}
-
 /* Runs argv with stdout and stderr to /dev/null; its wall time, or -1. */
 static double run(char *const argv[]) {
   posix_spawn_file_actions_t actions;
@@ -62,7 +58,7 @@ static double run(char *const argv[]) {
     posix_spawn_file_actions_destroy(&actions);
     return -1;
   }
-  double t0 = now();
+  double t0 = bench_now();
   pid_t pid;
   int st = posix_spawn(&pid, argv[0], &actions, NULL, argv, environ);
   posix_spawn_file_actions_destroy(&actions);
@@ -75,7 +71,7 @@ static double run(char *const argv[]) {
     fprintf(stderr, "bench_render: %s failed\n", argv[0]);
     return -1;
   }
-  return now() - t0;
+  return bench_now() - t0;
 }
 
 /* Seconds of audio in the .flac files of dir (frames / rate). */

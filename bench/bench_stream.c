@@ -12,22 +12,12 @@
 #include <stdlib.h>
 #include <time.h>
 
+#include "bench_util.h"
 #include "stream.h"
 
 enum { RUNS = 5 };
 static const double pi = 3.14159265358979323846;
 static const double rate = 48000, seconds = 30;
-
-static double now(void) {
-  struct timespec ts;
-  clock_gettime(CLOCK_MONOTONIC, &ts);
-  return ts.tv_sec + ts.tv_nsec * 1e-9;
-}
-
-static int cmp_double(const void *a, const void *b) {
-  double x = *(const double *)a, y = *(const double *)b;
-  return (x > y) - (x < y);
-}
 
 int main(void) {
   cqt_params p;
@@ -47,12 +37,12 @@ int main(void) {
   size_t T;
   double offline = 1e9;
   for (int r = 0; r < RUNS; r++) {
-    double t0 = now();
+    double t0 = bench_now();
     if (cqt_features_offline(&p, x, n, rate, &frames, &T, &err)) {
       fprintf(stderr, "bench: %s\n", err.message);
       return 1;
     }
-    double t = now() - t0;
+    double t = bench_now() - t0;
     if (t < offline) offline = t;
     free(frames);
   }
@@ -75,17 +65,17 @@ int main(void) {
       size_t cap = cqt_stream_max_frames_per_block(s, bs);
       float *out = malloc(cap * (size_t)p.n_bins * sizeof *out);
       for (size_t b = 0; b < nb; b++) {
-        double t0 = now();
+        double t0 = bench_now();
         cqt_stream_process(s, x + b * bs, bs, out, cap);
-        double t = now() - t0;
+        double t = bench_now() - t0;
         if (r == 0) one[b] = t;
         if (t < best[b]) best[b] = t;
       }
       cqt_stream_free(s);
       free(out);
     }
-    qsort(one, nb, sizeof *one, cmp_double);
-    qsort(best, nb, sizeof *best, cmp_double);
+    qsort(one, nb, sizeof *one, bench_cmp_double);
+    qsort(best, nb, sizeof *best, bench_cmp_double);
     double budget = bs / rate, base = offline / nb;
     printf("| %d | %.0f | %.1f | %.1f | %.1f | %.1f | %.2f %% | %.1f | %.1f | %.2f |\n", blocks[k], budget * 1e6,
            one[nb / 2] * 1e6, one[nb * 99 / 100] * 1e6, one[nb - 1] * 1e6, one[nb - 1] / one[nb / 2],

@@ -44,6 +44,24 @@ static inline const char *shared_dir(void) {
   return dir;
 }
 
+/* The largest |a[i] - b[i]|; a NaN on either side counts as the worst. */
+static inline double max_abs_diff(const float *a, const float *b, size_t n) {
+  double m = 0;
+  for (size_t i = 0; i < n; i++) {
+    double d = fabs((double)a[i] - (double)b[i]);
+    if (!(d <= m)) m = d;
+  }
+  return m;
+}
+
+/* The largest |a[i]|. */
+static inline double max_abs(const float *a, size_t n) {
+  double m = 0;
+  for (size_t i = 0; i < n; i++)
+    if (fabs(a[i]) > m) m = fabs(a[i]);
+  return m;
+}
+
 static inline int check_summary(const char *name) {
   printf("%s: %d checks, %d failed\n", name, check_count, check_failures);
   return check_failures ? 1 : 0;

@@ -103,15 +103,6 @@ static float *read_wav16_by_hand(const char *path, size_t *n, int *rate) {
   return x;
 }
 
-static double max_abs_diff(const float *a, const float *b, size_t n) {
-  double m = 0;
-  for (size_t i = 0; i < n; i++) {
-    double d = fabs((double)a[i] - (double)b[i]);
-    if (!(d <= m)) m = d; /* NaN propagates as a failure */
-  }
-  return m;
-}
-
 /* ---- 1. the librosa references --------------------------------------------- */
 
 static void test_references(const char *shared) {

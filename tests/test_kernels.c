@@ -35,22 +35,6 @@ static float *nan_buffer(size_t n) {
   return p;
 }
 
-static double max_abs_diff(const float *a, const float *b, size_t n) {
-  double m = 0;
-  for (size_t i = 0; i < n; i++) {
-    double d = fabs((double)a[i] - (double)b[i]);
-    if (!(d <= m)) m = d; /* NaN counts as the worst */
-  }
-  return m;
-}
-
-static double max_abs(const float *a, size_t n) {
-  double m = 0;
-  for (size_t i = 0; i < n; i++)
-    if (fabs(a[i]) > m) m = fabs(a[i]);
-  return m;
-}
-
 static const char *path;  /* "avx2" or "generic" */
 static double worst[16];   /* largest error seen per kind, for the summary */
 static const char *worst_name[16];

@@ -174,22 +174,6 @@ static const float *broken_lookup(void *ctx, const char *name, int ndim, const i
 
 /* ---- comparisons ------------------------------------------------------------------------ */
 
-static double max_abs_diff(const float *a, const float *b, size_t n) {
-  double m = 0;
-  for (size_t i = 0; i < n; i++) {
-    double d = fabs((double)a[i] - (double)b[i]);
-    if (!(d <= m)) m = d; /* NaN counts as the worst */
-  }
-  return m;
-}
-
-static double max_abs(const float *a, size_t n) {
-  double m = 0;
-  for (size_t i = 0; i < n; i++)
-    if (fabs(a[i]) > m) m = fabs(a[i]);
-  return m;
-}
-
 /* Compares got with the reference file NAME (n floats); rel: tolerance relative
  * to max |reference|. */
 static void compare_file(const char *input, const char *what, const char *file, const float *got,
