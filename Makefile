@@ -48,6 +48,8 @@ ENGINE_OBJ := $(ENGINE_SRC:%.c=$(BUILD)/obj/%.o)
 APP_OBJ    := $(APP_SRC:%.c=$(BUILD)/obj/%.o)
 TRAINER_OBJ := $(TRAINER_SRC:%.c=$(BUILD)/obj/%.o)
 TEST_BIN   := $(TEST_SRC:tests/%.c=$(BUILD)/tests/%)
+# The trainer without its main(): tests of the trainer's code link it.
+TRAINER_LIB_OBJ := $(filter-out $(BUILD)/obj/trainer/main.o,$(TRAINER_OBJ))
 
 LIB_A  := $(BUILD)/libchordlet.a
 LIB_SO := $(BUILD)/libchordlet.so
@@ -77,10 +79,11 @@ $(CMD): $(APP_OBJ) $(LIB_A)
 $(TRAIN): $(TRAINER_OBJ) $(LIB_A)
 	$(CC) $(LDFLAGS) -o $@ $(TRAINER_OBJ) $(LIB_A) $(TRAINER_LIBS) $(LDLIBS_ALL)
 
-# Tests may read the JSON files of ../shared, so they link cJSON too.
-$(BUILD)/tests/%: $(BUILD)/obj/tests/%.o $(LIB_A)
+# Tests may read the JSON files of ../shared, so they link cJSON too, and the
+# trainer's objects (tests of the trainer's code).
+$(BUILD)/tests/%: $(BUILD)/obj/tests/%.o $(TRAINER_LIB_OBJ) $(LIB_A)
 	@mkdir -p $(dir $@)
-	$(CC) $(LDFLAGS) -o $@ $< $(LIB_A) $(TRAINER_LIBS) $(LDLIBS_ALL)
+	$(CC) $(LDFLAGS) -o $@ $< $(TRAINER_LIB_OBJ) $(LIB_A) $(TRAINER_LIBS) $(LDLIBS_ALL)
 
 # The test runner builds the variants itself (normal, sanitizers, clang).
 test:

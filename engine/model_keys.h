@@ -52,4 +52,24 @@
 #define MK_TEACHER_N_FOLDS "teacher.n_folds"             /* i64 */
 #define TEACHER_TENSOR_PREFIX "fold%d."                  /* fold k's tensors: "fold0.cnn.conv1a.weight" */
 
+/* the 2E1D student (student.h); its tensors are named as student_layout's */
+#define ARCH_STUDENT_2E1D "2e1d"
+#define MK_STUDENT_N_BINS "student.n_bins"           /* i64 */
+#define MK_STUDENT_N_CLASSES "student.n_classes"     /* i64 */
+#define MK_STUDENT_N_GROUPS "student.n_groups"       /* i64 */
+#define MK_STUDENT_LAYERS "student.layers"           /* i32 (3): frequency, temporal, decoder */
+#define MK_STUDENT_HEADS "student.heads"             /* i32 (3): frequency, temporal, decoder */
+#define MK_STUDENT_FF_MULT "student.ff_mult"         /* i64 */
+#define MK_STUDENT_CONTEXT "student.context"         /* i64, frames */
+#define MK_STUDENT_LOOKAHEAD "student.lookahead"     /* i64, frames */
+#define MK_STUDENT_ALIBI "student.alibi"             /* i64: 1 relative bias on time attention */
+#define MK_STUDENT_POS_SCALE_F "student.pos_scale_f" /* f64 */
+#define MK_STUDENT_DROPOUT "student.dropout"         /* f64 (training) */
+#define MK_STUDENT_NORM_MEAN "student.norm_mean"     /* f64 */
+#define MK_STUDENT_NORM_STD "student.norm_std"       /* f64 */
+/* training provenance (chordlet info prints every key) */
+#define MK_TRAIN_DATA "train.data"                   /* str: pools, hours, seeds */
+#define MK_TRAIN_STAGES "train.stages"               /* str: stage, steps, loss settings */
+#define MK_TRAIN_COMMIT "train.commit"               /* str: git commit of the trainer */
+
 #endif
