@@ -12,6 +12,8 @@
 #include "error.h"
 #include "model_keys.h"
 #include "modelfile.h"
+#include "stream.h"
+#include "student.h"
 #include "teacher.h"
 #include "vocab.h"
 
@@ -24,7 +26,13 @@ static const int head_size[N_HEADS] = {73, 13, 4, 4, 3, 3};
 struct recognizer {
   model_file *model;
   char *name;
-  cqt_librosa_config frontend;
+  int is_student;
+  double sample_rate, frame_seconds;
+  cqt_librosa_config frontend; /* the teacher's */
+  /* the student */
+  cqt_params stream;
+  student_config student;
+  float *student_params; /* (student_layout's n_floats) */
   int n_folds;
   teacher_fold_weights folds[MAX_FOLDS];
   /* the decoder */
@@ -76,6 +84,8 @@ static chordlet_status load_frontend(recognizer *r, chordlet_error *err) {
                          "chordlet computes for this architecture",
                          model_file_name(m), kind, rate, (long long)hop, (long long)n_bins, (long long)bpo);
   r->frontend = expected;
+  r->sample_rate = expected.sample_rate;
+  r->frame_seconds = expected.hop_length / expected.sample_rate;
   return CHORDLET_OK;
 }
 
@@ -149,8 +159,52 @@ static chordlet_status load_teacher(recognizer *r, chordlet_error *err) {
   return load_decoder(r, err);
 }
 
+/* The student: the streaming CQT (read at 22050 Hz, as its training caches
+ * were made), the 2E1D network, and a Viterbi decoder over the 170 classes
+ * (state 0 is N, as decode_viterbi wants; one probability column each). */
+static chordlet_status load_student(recognizer *r, chordlet_error *err) {
+  const model_file *m = r->model;
+  size_t n_floats = 0;
+  chordlet_status st;
+  if ((st = student_config_read(m, &r->student, err)) || (st = cqt_params_read(m, &r->stream, err))) return st;
+  if (r->stream.n_bins != r->student.n_bins || r->student.n_classes != VOCAB_SIZE)
+    return chordlet_fail(err, CHORDLET_ERR_PARSE, "%s: the front end's %d bins or the %d classes do not fit the student",
+                         model_file_name(m), r->stream.n_bins, r->student.n_classes);
+  student_layout(&r->student, NULL, &n_floats);
+  if (!(r->student_params = malloc(n_floats * sizeof *r->student_params)))
+    return chordlet_fail(err, CHORDLET_ERR_NO_MEMORY, "out of memory");
+  if ((st = student_read_params(m, &r->student, r->student_params, err))) return st;
+  const char *kind;
+  if ((st = model_file_get_str(m, MK_DECODER_KIND, &kind, err)) ||
+      (st = model_file_get_f64(m, MK_DECODER_PENALTY, &r->switch_penalty, err)))
+    return st;
+  if (strcmp(kind, "viterbi") != 0 || !(r->switch_penalty >= 0 && r->switch_penalty < 1e6))
+    return chordlet_fail(err, CHORDLET_ERR_PARSE, "%s: decoder '%s' with penalty %g is not one chordlet runs",
+                         model_file_name(m), kind, r->switch_penalty);
+  r->n_states = VOCAB_SIZE;
+  r->state_columns = malloc(VOCAB_SIZE * N_HEADS * sizeof *r->state_columns);
+  r->state_chord = malloc(VOCAB_SIZE * sizeof *r->state_chord);
+  r->state_class = malloc(VOCAB_SIZE * sizeof *r->state_class);
+  if (!r->state_columns || !r->state_chord || !r->state_class)
+    return chordlet_fail(err, CHORDLET_ERR_NO_MEMORY, "out of memory loading the decoder");
+  for (int s = 0; s < VOCAB_SIZE; s++) {
+    const int cls = s == 0 ? VOCAB_N : s - 1; /* state 0 = N, then classes 0..168 */
+    char name[VOCAB_NAME_MAX];
+    vocab_class_name(cls, name, sizeof name);
+    if (harte_parse(name, &r->state_chord[s], err)) return CHORDLET_ERR_PARSE;
+    r->state_class[s] = cls;
+    r->state_columns[s * N_HEADS] = cls;
+    for (int h = 1; h < N_HEADS; h++) r->state_columns[s * N_HEADS + h] = -1;
+  }
+  r->is_student = 1;
+  r->sample_rate = 22050.0;
+  r->frame_seconds = r->stream.hop_seconds;
+  return CHORDLET_OK;
+}
+
 void recognizer_free(recognizer *r) {
   if (!r) return;
+  free(r->student_params);
   model_file_free(r->model);
   free(r->name);
   free(r->state_columns);
@@ -170,6 +224,7 @@ chordlet_status recognizer_load(const char *path, recognizer **out, chordlet_err
   if (!st) {
     r->name = strdup(name);
     if (strcmp(arch, ARCH_TEACHER) == 0) st = load_teacher(r, err);
+    else if (strcmp(arch, ARCH_STUDENT_2E1D) == 0) st = load_student(r, err);
     else
       st = chordlet_fail(err, CHORDLET_ERR_PARSE, "%s: architecture '%s' is not one this chordlet can run",
                          path, arch);
@@ -182,8 +237,8 @@ chordlet_status recognizer_load(const char *path, recognizer **out, chordlet_err
   return CHORDLET_OK;
 }
 
-double recognizer_sample_rate(const recognizer *r) { return r->frontend.sample_rate; }
-double recognizer_frame_seconds(const recognizer *r) { return r->frontend.hop_length / r->frontend.sample_rate; }
+double recognizer_sample_rate(const recognizer *r) { return r->sample_rate; }
+double recognizer_frame_seconds(const recognizer *r) { return r->frame_seconds; }
 const char *recognizer_name(const recognizer *r) { return r->name; }
 
 const teacher_fold_weights *recognizer_teacher_folds(const recognizer *r, int *n_folds) {
@@ -195,6 +250,18 @@ void transcription_free(transcription *t) {
   lab_free(&t->segments);
   free(t->confidence);
   memset(t, 0, sizeof *t);
+}
+
+/* Logits to probabilities, row by row (T, n). */
+static void softmax_rows(float *x, size_t T, size_t n) {
+  for (size_t t = 0; t < T; t++) {
+    float *row = x + t * n, top = row[0];
+    for (size_t k = 1; k < n; k++) top = row[k] > top ? row[k] : top;
+    double sum = 0;
+    for (size_t k = 0; k < n; k++) sum += row[k] = expf(row[k] - top);
+    const float inv = (float)(1.0 / sum);
+    for (size_t k = 0; k < n; k++) row[k] *= inv;
+  }
 }
 
 static void report(const recognizer_options *o, double fraction) {
@@ -214,10 +281,17 @@ chordlet_status recognizer_transcribe(const recognizer *r, const float *audio, s
   report(options, 0);
   float *features = NULL; /* (T, n_bins) */
   size_t T = 0;
-  chordlet_status st = cqt_librosa_hybrid(audio, n, &r->frontend, &features, &T, &out->tuning, err);
+  chordlet_status st = r->is_student
+                           ? cqt_features_offline(&r->stream, audio, n, r->sample_rate, &features, &T, err)
+                           : cqt_librosa_hybrid(audio, n, &r->frontend, &features, &T, &out->tuning, err);
   if (st) return st;
+  if (T == 0 || T > (size_t)1 << 28) {
+    free(features);
+    return chordlet_fail(err, CHORDLET_ERR_RANGE, "%zu frames: too short or too long to transcribe", T);
+  }
   report(options, 0.1);
-  float *probs = malloc(T * TEACHER_OUT * sizeof *probs);     /* (T, 100) ensemble mean */
+  const size_t n_columns = r->is_student ? (size_t)VOCAB_SIZE : (size_t)TEACHER_OUT;
+  float *probs = malloc(T * n_columns * sizeof *probs);       /* (T, 100) ensemble mean, or (T, 170) */
   float *p170 = malloc(T * P170_SIZE * sizeof *p170);          /* (T, 170) */
   int32_t *path = malloc(T * sizeof *path);                    /* (T) */
   decode_run *runs = malloc(T * sizeof *runs);                 /* (T) at most */
@@ -225,13 +299,20 @@ chordlet_status recognizer_transcribe(const recognizer *r, const float *audio, s
     st = chordlet_fail(err, CHORDLET_ERR_NO_MEMORY, "out of memory for %zu frames", T);
     goto done;
   }
-  if ((st = teacher_forward_progress(r->folds, r->n_folds, features, T, probs, report_fold,
-                                     (void *)options, err)))
-    goto done;
-  teacher_heads_to_p170(probs, T, p170);
+  if (r->is_student) {
+    if ((st = student_forward(&r->student, r->student_params, features, (int)T, p170, err))) goto done;
+    softmax_rows(p170, T, P170_SIZE);
+    memcpy(probs, p170, T * P170_SIZE * sizeof *probs);
+  } else {
+    if ((st = teacher_forward_progress(r->folds, r->n_folds, features, T, probs, report_fold, (void *)options,
+                                       err)))
+      goto done;
+    teacher_heads_to_p170(probs, T, p170);
+  }
+  report(options, 0.95);
   if (options && options->decoder == RECOGNIZER_ARGMAX) {
     decode_argmax(p170, T, P170_SIZE, path);
-  } else if ((st = decode_viterbi(probs, T, TEACHER_OUT, r->state_columns, r->n_states, N_HEADS,
+  } else if ((st = decode_viterbi(probs, T, n_columns, r->state_columns, r->n_states, N_HEADS,
                                   r->switch_penalty, path, err))) {
     goto done;
   }
@@ -241,11 +322,13 @@ chordlet_status recognizer_transcribe(const recognizer *r, const float *audio, s
     st = chordlet_fail(err, CHORDLET_ERR_NO_MEMORY, "out of memory");
     goto done;
   }
-  const double frame = recognizer_frame_seconds(r), duration = n / r->frontend.sample_rate;
+  const double frame = recognizer_frame_seconds(r), duration = n / r->sample_rate;
   for (size_t i = 0; i < n_runs; i++) {
-    /* Frame k covers [k, k+1) hops (the original decoder's convention); the
+    /* The teacher's frame k covers [k, k+1) hops (the original decoder's
+     * convention); the student's frame k is centred on k hops (stream.h). The
      * last segment ends with the audio. */
-    double start = runs[i].first * frame, end = fmin((runs[i].last + 1) * frame, duration);
+    const double shift = r->is_student ? -0.5 : 0.0;
+    double start = fmax(0.0, (runs[i].first + shift) * frame), end = fmin((runs[i].last + 1 + shift) * frame, duration);
     if (end <= start) continue;
     harte_chord chord;
     int cls;

@@ -139,7 +139,7 @@ chordlet_status student_read_params(const model_file *m, const student_config *c
  * x (T, n_bins) raw features (normalised inside), logits out (T, n_classes).
  * Frame 0 is treated as the first frame the network has seen (no earlier
  * context), frame T-1 as the last (no later frames for the lookahead).
- * Uses cblas_sgemm. Allocates scratch (returns CHORDLET_ERR_NOMEM on failure).
+ * Uses cblas_sgemm. Allocates scratch (returns CHORDLET_ERR_NO_MEMORY on failure).
  */
 chordlet_status student_forward(const student_config *c, const float *params, const float *x,
                                 int T, float *logits, chordlet_error *err);

@@ -321,9 +321,11 @@ chordlet_status student_config_read(const model_file *m, student_config *c, chor
   c->heads_f = heads[0];
   c->heads_t = heads[1];
   c->heads_d = heads[2];
-  st = student_config_check(c, err);
-  if (st != CHORDLET_OK)
-    return chordlet_fail(err, st, "%s: %s", model_file_name(m), err ? err->message : "invalid student");
+  /* Checked into a local error: formatting err->message into itself would
+   * overlap source and destination. */
+  chordlet_error why = {CHORDLET_OK, ""};
+  st = student_config_check(c, &why);
+  if (st != CHORDLET_OK) return chordlet_fail(err, st, "%s: %s", model_file_name(m), why.message);
   return CHORDLET_OK;
 }
 

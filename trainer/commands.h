@@ -9,5 +9,8 @@ int cmd_import_teacher(int argc, char **argv);
 int cmd_render(int argc, char **argv);
 int cmd_pseudo_label(int argc, char **argv);
 int cmd_features(int argc, char **argv);
+/* stage1, stage2, supervised (argv[0] names which) */
+int cmd_train(int argc, char **argv);
+int cmd_stats(int argc, char **argv);
 
 #endif

@@ -19,6 +19,11 @@ static void usage(FILE *out) {
           "                                    unlabelled audio, cached per file\n"
           "  features --out DIR AUDIO...        the student's features (+ labels, aligned\n"
           "                                    pseudo-labels), cached per file\n"
+          "  stats CACHES...                   hours, chord qualities, teacher agreement\n"
+          "  stage1 --out RUN --train CACHES --valid CACHES\n"
+          "                                    train the student on the teacher's pseudo-labels\n"
+          "  stage2 --init MODEL --out RUN ...  continue on ground truth with selective KD\n"
+          "  supervised --out RUN ...           the baseline: ground truth only, from scratch\n"
           "  version                           print the version\n"
           "\n"
           "`chordlet-train COMMAND --help` explains a command.\n");
@@ -34,6 +39,8 @@ int main(int argc, char **argv) {
   if (strcmp(command, "render") == 0) return cmd_render(argc - 1, argv + 1);
   if (strcmp(command, "pseudo-label") == 0) return cmd_pseudo_label(argc - 1, argv + 1);
   if (strcmp(command, "features") == 0) return cmd_features(argc - 1, argv + 1);
+  if (strcmp(command, "stats") == 0) return cmd_stats(argc - 1, argv + 1);
+  /*WIP-TRAIN*/
   if (strcmp(command, "version") == 0 || strcmp(command, "--version") == 0) {
     printf("chordlet-train %s\n", chordlet_version());
     return TRAIN_EXIT_OK;

@@ -1,0 +1,63 @@
+#!/bin/sh
+# eval-model.sh: a model's accuracy on a fixed split, through `chordlet
+# transcribe` and `chordlet eval` (mir_eval's metrics, per-quality recall).
+#   usage: scripts/eval-model.sh MODEL NAME [test|valid] [DECODER]
+# test:  the test split rendered with FluidR3_GM (the renders and references of
+#        make eval-teacher, work/eval-teacher; rendered here if missing);
+# valid: the validation pool of make data (work/data/audio/valid).
+# Estimates and the JSON reports go to work/eval/NAME-SPLIT[-DECODER]/; the
+# table of all songs is printed. Only the valid split may be used for tuning.
+set -eu
+cd "$(dirname "$0")/.."
+MODEL=$1
+NAME=$2
+SPLIT=${3:-test}
+DECODER=${4:-viterbi}
+SHARED=$(cd "${CHORDLET_SHARED:-../shared}" && pwd)
+JOBS=$(nproc 2>/dev/null || echo 2)
+OUT=work/eval/$NAME-$SPLIT
+[ "$DECODER" = viterbi ] || OUT=$OUT-$DECODER
+mkdir -p "$OUT/all/ref" "$OUT/all/est"
+
+if [ "$SPLIT" = test ]; then
+  REF=work/eval-teacher
+  if [ ! -f "$REF/songs.txt" ] || [ "$(find "$REF/audio" -name '*.flac' 2>/dev/null | wc -l)" -lt 232 ]; then
+    mkdir -p "$REF"
+    for c in pop909cl nottingham synth; do
+      mkdir -p "$REF/ref/$c"
+      while read -r id; do
+        cp "$SHARED/data/midi/$c/$id.lab" "$REF/ref/$c/$id.lab"
+        echo "$c $id"
+      done <"$SHARED/data/splits/${c}_test.txt"
+    done >"$REF/songs.txt"
+    while read -r c id; do echo "$SHARED $c $id $REF/audio/$c/$id.flac"; done <"$REF/songs.txt" |
+      xargs -P "$JOBS" -L 1 sh scripts/render-song.sh
+  fi
+  AUDIO=$REF/audio
+  REFS=$REF/ref
+elif [ "$SPLIT" = valid ]; then
+  AUDIO=work/data/audio/valid
+  REFS=work/data/audio/valid
+else
+  echo "eval-model.sh: split must be test or valid" >&2
+  exit 2
+fi
+
+for c in pop909cl nottingham synth; do
+  mkdir -p "$OUT/est/$c"
+  ./build/chordlet transcribe --model "$MODEL" --decoder "$DECODER" --skip-existing -q -o "$OUT/est/$c" "$AUDIO/$c"
+  for f in "$OUT/est/$c"/*.lab; do
+    n=$(basename "$f")
+    cp "$REFS/$c/$n" "$OUT/all/ref/${c}_$n"
+    cp "$f" "$OUT/all/est/${c}_$n"
+  done
+  ./build/chordlet eval --json "$OUT/all/ref" "$OUT/all/est" >/dev/null # validates the pairs early
+  mkdir -p "$OUT/ref/$c"
+  for f in "$OUT/est/$c"/*.lab; do cp "$REFS/$c/$(basename "$f")" "$OUT/ref/$c/"; done
+  ./build/chordlet eval --json "$OUT/ref/$c" "$OUT/est/$c" >"$OUT/$c.json"
+  echo "== $c"
+  ./build/chordlet eval "$OUT/ref/$c" "$OUT/est/$c" | grep -E 'TOTAL|avg7'
+done
+./build/chordlet eval --json "$OUT/all/ref" "$OUT/all/est" >"$OUT/all.json"
+echo "== all ($MODEL, $SPLIT split, $DECODER)"
+./build/chordlet eval "$OUT/all/ref" "$OUT/all/est" | sed -n '/TOTAL/,$p'

@@ -1,0 +1,131 @@
+/* test_train_data.c: the trainer's in-memory training material
+ * (trainer/train_data.h): half floats, class transposition, windows, and
+ * pitch-shift augmentation in the feature domain. */
+#include <math.h>
+#include <stdio.h>
+#include <stdlib.h>
+#include <string.h>
+
+#include "check.h"
+#include "train_data.h"
+#include "vocab.h"
+
+#define EXPECT(cond) CHECK(cond, "%s", "")
+
+static void test_half(void) {
+  /* exact for values a half holds */
+  const float exact[] = {0.0f, -0.0f, 1.0f, -2.5f, 65504.0f, 6.103515625e-05f, 5.9604644775390625e-08f, -11.5f};
+  for (size_t i = 0; i < sizeof exact / sizeof *exact; i++)
+    EXPECT(half_to_float(half_from_float(exact[i])) == exact[i]);
+  /* round to nearest: relative error at most 2^-11 for normal values */
+  unsigned s = 12345;
+  double worst = 0;
+  for (int i = 0; i < 100000; i++) {
+    s = s * 1103515245u + 12345u;
+    float v = ((float)(s >> 8) / 16777216.0f - 0.5f) * 40.0f;
+    if (fabsf(v) < 1e-3f) continue;
+    double e = fabs(half_to_float(half_from_float(v)) - v) / fabs(v);
+    if (e > worst) worst = e;
+  }
+  printf("half: worst relative error %.3g (bound %.3g)\n", worst, 1.0 / 2048);
+  EXPECT(worst <= 1.0 / 2048 + 1e-12);
+  EXPECT(isinf(half_to_float(half_from_float(1e6f))));
+  EXPECT(isnan(half_to_float(half_from_float(NAN))));
+}
+
+static void test_class_shift(void) {
+  EXPECT(class_shift(0, 1) == 14);                         /* C:min -> C#:min */
+  EXPECT(class_shift(11 * 14 + 1, 1) == 1);                /* B:maj -> C:maj */
+  EXPECT(class_shift(1, -1) == 11 * 14 + 1);               /* C:maj -> B:maj */
+  EXPECT(class_shift(2 * 14 + VQ_HDIM7, 6) == 8 * 14 + VQ_HDIM7);
+  EXPECT(class_shift(VOCAB_X, 3) == VOCAB_X);
+  EXPECT(class_shift(VOCAB_N, -5) == VOCAB_N);
+  EXPECT(class_shift(-1, 2) == -1);
+  for (int c = 0; c < VOCAB_SIZE; c++)
+    for (int sft = -11; sft <= 11; sft++) EXPECT(class_shift(class_shift(c, sft), -sft) == c);
+}
+
+/* A set of one song of 40 frames and 8 bins, built in memory. */
+static void test_windows_and_shift(void) {
+  enum { T = 40, B = 8, F = 16 };
+  train_set s;
+  memset(&s, 0, sizeof s);
+  cqt_params_default(&s.frontend);
+  s.frontend.n_bins = B;
+  s.n_bins = B;
+  s.n_classes = VOCAB_SIZE;
+  s.n_songs = 1;
+  train_song song = {"song.flac", 0, T};
+  s.songs = &song;
+  s.n_frames = T;
+  s.features = malloc(T * B * sizeof *s.features);
+  s.labels = malloc(T * sizeof *s.labels);
+  s.pseudo = malloc(T * sizeof *s.pseudo);
+  s.teacher = malloc((size_t)T * VOCAB_SIZE * sizeof *s.teacher);
+  EXPECT(s.features && s.labels && s.pseudo && s.teacher);
+  for (int t = 0; t < T; t++) {
+    for (int b = 0; b < B; b++) s.features[t * B + b] = half_from_float((float)(t + b * 0.25));
+    s.labels[t] = (int16_t)(t % 3 == 0 ? VOCAB_N : (t * 5) % 168);
+    s.pseudo[t] = (int16_t)((t * 7) % 170);
+    for (int k = 0; k < VOCAB_SIZE; k++) s.teacher[t * VOCAB_SIZE + k] = half_from_float(-(float)k / 16);
+  }
+  s.has_labels = s.has_teacher = 1;
+
+  size_t n = 0;
+  train_window *w = train_windows(&s, F, F / 2, &n);
+  EXPECT(w && n == 4); /* starts 0, 8, 16, 24 (24 + 16 = 40) */
+  EXPECT(w[3].start == 24);
+  free(w);
+  w = train_windows(&s, 64, 32, &n); /* longer than the song, but >= 64 / 4: one padded window */
+  EXPECT(w && n == 1 && w[0].start == 0);
+  float x[64 * B], teacher[64 * VOCAB_SIZE];
+  int labels[64];
+  train_window_fill(&s, &w[0], 64, TARGET_GROUND_TRUTH, x, labels, teacher);
+  const float floor_value = (float)log(s.frontend.log_eps);
+  EXPECT(labels[T] == -1 && x[T * B] == floor_value && teacher[T * VOCAB_SIZE + 5] == 0.0f);
+  EXPECT(labels[1] == s.labels[1]);
+  free(w);
+
+  /* a shift of +2 semitones: bins move up 4, classes move root + 2 */
+  train_window win = {0, 8, 2};
+  float xs[F * B], ts[F * VOCAB_SIZE];
+  int ls[F];
+  train_window_fill(&s, &win, F, TARGET_PSEUDO, xs, ls, ts);
+  for (int t = 0; t < F; t++) {
+    for (int b = 0; b < B; b++) {
+      float expect = b - 4 >= 0 ? half_to_float(s.features[(8 + t) * B + b - 4]) : floor_value;
+      EXPECT(xs[t * B + b] == expect);
+    }
+    EXPECT(ls[t] == class_shift(s.pseudo[8 + t], 2));
+    for (int k = 0; k < VOCAB_SIZE; k++)
+      EXPECT(ts[t * VOCAB_SIZE + class_shift(k, 2)] == half_to_float(s.teacher[(8 + t) * VOCAB_SIZE + k]));
+  }
+  /* the shuffle is a permutation, and deterministic for a seed */
+  w = train_windows(&s, 4, 1, &n);
+  train_window *w2 = train_windows(&s, 4, 1, &n);
+  EXPECT(w && w2 && n == 37);
+  train_windows_shuffle(w, n, 7, -5, 6);
+  train_windows_shuffle(w2, n, 7, -5, 6);
+  int seen[37] = {0}, moved = 0, shifts_in_range = 1;
+  for (size_t i = 0; i < n; i++) {
+    EXPECT(w[i].start == w2[i].start && w[i].shift == w2[i].shift);
+    seen[w[i].start]++;
+    moved += w[i].start != (int)i;
+    shifts_in_range &= w[i].shift >= -5 && w[i].shift <= 6;
+  }
+  for (int i = 0; i < 37; i++) EXPECT(seen[i] == 1);
+  EXPECT(moved > 20 && shifts_in_range);
+  free(w);
+  free(w2);
+  free(s.features);
+  free(s.labels);
+  free(s.pseudo);
+  free(s.teacher);
+}
+
+int main(void) {
+  test_half();
+  test_class_shift();
+  test_windows_and_shift();
+  return check_summary("test_train_data");
+}
