@@ -40,7 +40,8 @@ int main(int argc, char **argv) {
   if (strcmp(command, "pseudo-label") == 0) return cmd_pseudo_label(argc - 1, argv + 1);
   if (strcmp(command, "features") == 0) return cmd_features(argc - 1, argv + 1);
   if (strcmp(command, "stats") == 0) return cmd_stats(argc - 1, argv + 1);
-  /*WIP-TRAIN*/
+  if (!strcmp(command, "stage1") || !strcmp(command, "stage2") || !strcmp(command, "supervised"))
+    return cmd_train(argc - 1, argv + 1);
   if (strcmp(command, "version") == 0 || strcmp(command, "--version") == 0) {
     printf("chordlet-train %s\n", chordlet_version());
     return TRAIN_EXIT_OK;

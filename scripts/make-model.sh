@@ -1,0 +1,46 @@
+#!/bin/sh
+# make-model.sh: the shipped live student, models/default.chordlet (`make model`).
+#   1. stage 1: the 2E1D student from scratch on the teacher's pseudo-labels of
+#      the unlabelled pool (renders + Debian's recorded music), focal loss;
+#   2. stage 2: from stage 1's best checkpoint, on the labelled pool's ground
+#      truth with selective KD from the teacher (alpha 0.3, T 3);
+#   3. export: stage 2's best model (validation frame accuracy) with its
+#      provenance (data, stages, commit) -> models/default.chordlet.
+# Every stage resumes (kill it and run it again). `make data` must have run.
+# Settings (environment): DATA_DIR (work/data), RUNS_DIR (work/runs),
+# MODEL_SEED (1), STAGE1_STEPS, STAGE2_STEPS, STAGE1_HOURS (the unlabelled
+# hours sampled), MODEL_THREADS (cores), MODEL_ARGS (extra options for both
+# stages, e.g. "--layers 2/3/2").
+set -eu
+cd "$(dirname "$0")/.."
+DATA=${DATA_DIR:-work/data}
+RUNS=${RUNS_DIR:-work/runs}
+SEED=${MODEL_SEED:-1}
+S1=${STAGE1_STEPS:-3000}
+S2=${STAGE2_STEPS:-1500}
+H1=${STAGE1_HOURS:-0}
+THREADS=${MODEL_THREADS:-$(nproc 2>/dev/null || echo 2)}
+ARGS=${MODEL_ARGS:-}
+TRAIN=${CHORDLET_TRAIN:-./build/chordlet-train}
+COMMIT=$(git rev-parse --short HEAD 2>/dev/null || echo unknown)
+git diff --quiet HEAD 2>/dev/null || COMMIT="$COMMIT+changes"
+export CHORDLET_COMMIT="$COMMIT"
+for d in "$DATA/features/unlabelled" "$DATA/features/labelled" "$DATA/features/valid"; do
+  [ -d "$d" ] || { echo "make-model.sh: $d is missing: run make data first" >&2; exit 1; }
+done
+
+echo "== 1/3 stage 1 ($S1 steps, pseudo-labels)"
+# shellcheck disable=SC2086 # ARGS is a list of options
+$TRAIN stage1 --resume --seed "$SEED" --threads "$THREADS" --steps "$S1" --hours "$H1" $ARGS \
+  --out "$RUNS/stage1" --train "$DATA/features/unlabelled" --valid "$DATA/features/valid"
+
+echo "== 2/3 stage 2 ($S2 steps, ground truth + selective KD)"
+# shellcheck disable=SC2086
+$TRAIN stage2 --resume --seed "$SEED" --threads "$THREADS" --steps "$S2" $ARGS \
+  --init "$RUNS/stage1/best.chordlet" --out "$RUNS/stage2" --train "$DATA/features/labelled" \
+  --valid "$DATA/features/valid"
+
+echo "== 3/3 export"
+cp "$RUNS/stage2/best.chordlet" models/default.chordlet.tmp
+mv models/default.chordlet.tmp models/default.chordlet
+./build/chordlet info models/default.chordlet | head -20

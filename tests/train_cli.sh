@@ -1,0 +1,95 @@
+#!/bin/sh
+# train_cli.sh: the student's training runs on a tiny model and the demo song.
+#   1. stage1 runs, writes checkpoint, best, final, log.csv;
+#   2. a run killed with -9 after a checkpoint and resumed ends byte-equal to an
+#      uninterrupted run (final model, best model, log);
+#   3. stage2 (selective KD) from stage 1's model and the supervised baseline run;
+#   4. the student transcribes a file (chordlet transcribe --model) and its model
+#      file names its data, stages and commit (chordlet info);
+#   5. misuse fails clearly: a second run into the same folder, a resume with
+#      other options, a corrupt checkpoint, stage2 without --init.
+# Usage: train_cli.sh BUILD_DIR   (needs CHORDLET_SHARED for the teacher; exit 77 without it)
+set -u
+BUILD=$1
+SHARED=$(cd "${CHORDLET_SHARED:-../shared}" 2>/dev/null && pwd)
+[ -f "$SHARED/models/teacher/manifest.json" ] || { echo "this test needs ../shared"; exit 77; }
+TMP=$(mktemp -d)
+trap 'rm -rf "$TMP"' EXIT
+failures=0
+ok() { echo "ok - $1"; }
+bad() { echo "not ok - $1"; failures=$((failures + 1)); }
+TRAIN="$BUILD/chordlet-train"
+mkdir "$TMP/in"
+cp examples/synth0046.flac examples/synth0046.lab "$TMP/in/"
+"$TRAIN" pseudo-label --folds 1 --out "$TMP/pl" "$TMP/in" 2>/dev/null
+"$TRAIN" features --folds 1 --pseudo "$TMP/pl" --out "$TMP/ft" "$TMP/in" 2>/dev/null ||
+  { bad "feature cache"; exit 1; }
+
+# A tiny student: fast, but every layer kind is there.
+TINY="--layers 1/1/1 --heads 2/2/2 --ff-mult 1 --context 8 --lookahead 1 --frames 32 --batch 4 --threads 2 -q"
+train() { # train STAGE RUN [options]
+  stage=$1 run=$2
+  shift 2
+  # shellcheck disable=SC2086
+  "$TRAIN" "$stage" $TINY --out "$run" --train "$TMP/ft" --valid "$TMP/ft" "$@"
+}
+
+if train stage1 "$TMP/a" --steps 24 --checkpoint-every 4 --valid-every 8 2>"$TMP/err" &&
+  [ -s "$TMP/a/checkpoint.chordlet" ] && [ -s "$TMP/a/best.chordlet" ] && [ -s "$TMP/a/final.chordlet" ] &&
+  [ "$(wc -l <"$TMP/a/log.csv")" -ge 4 ]; then
+  ok "stage1: checkpoint, best, final and log"
+else
+  bad "stage1 run"
+  cat "$TMP/err"
+fi
+
+# Killed (SIGKILL, as kill -9) right after step 6, between the checkpoints of
+# steps 4 and 8 (CHORDLET_TEST_KILL_AT_STEP makes the trainer kill itself
+# there, so the test is not a race), then resumed.
+CHORDLET_TEST_KILL_AT_STEP=6 train stage1 "$TMP/b" --steps 24 --checkpoint-every 4 --valid-every 8 2>/dev/null
+status=$?
+[ $status -eq 137 ] && [ -s "$TMP/b/checkpoint.chordlet" ] && [ ! -e "$TMP/b/final.chordlet" ] &&
+  ok "killed at step 6: exit 137, a checkpoint, no final model" || bad "kill at step 6 (exit $status)"
+train stage1 "$TMP/b" --steps 24 --checkpoint-every 4 --valid-every 8 --resume 2>"$TMP/err" ||
+  { bad "resume"; cat "$TMP/err"; }
+if cmp -s "$TMP/a/final.chordlet" "$TMP/b/final.chordlet" && cmp -s "$TMP/a/best.chordlet" "$TMP/b/best.chordlet" &&
+  [ "$(cut -d, -f1-8,10 "$TMP/a/log.csv")" = "$(cut -d, -f1-8,10 "$TMP/b/log.csv")" ]; then
+  ok "killed and resumed: byte-equal to the uninterrupted run (models; the log but for frames/s)"
+else
+  bad "resumed run differs"
+  diff "$TMP/a/log.csv" "$TMP/b/log.csv" | head -20
+fi
+
+train stage2 "$TMP/c" --init "$TMP/a/best.chordlet" --steps 6 --valid-every 3 2>"$TMP/err" &&
+  awk -F, 'NR > 1 && $6 > 0 { found = 1 } END { exit !found }' "$TMP/c/log.csv" &&
+  ok "stage2 from stage 1 with selective KD (KD term in the log)" || { bad "stage2"; cat "$TMP/err" "$TMP/c/log.csv"; }
+train supervised "$TMP/d" --steps 6 --valid-every 3 2>"$TMP/err" && [ -s "$TMP/d/best.chordlet" ] &&
+  ok "supervised baseline" || { bad "supervised"; cat "$TMP/err"; }
+
+mkdir "$TMP/out"
+if "$BUILD/chordlet" transcribe -q --model "$TMP/a/best.chordlet" -o "$TMP/out" "$TMP/in/synth0046.flac" 2>"$TMP/err" &&
+  [ -s "$TMP/out/synth0046.lab" ] && "$BUILD/chordlet" eval "$TMP/in/synth0046.lab" "$TMP/out/synth0046.lab" >/dev/null; then
+  ok "the student transcribes a file"
+else
+  bad "student transcription"
+  cat "$TMP/err"
+fi
+"$BUILD/chordlet" info "$TMP/c/best.chordlet" >"$TMP/info" 2>&1
+grep -q "train.data" "$TMP/info" && grep -q "train.stages *stage2" "$TMP/info" && grep -q "train.commit" "$TMP/info" &&
+  grep -q "student.lookahead *1" "$TMP/info" && ok "chordlet info names data, stages, commit" ||
+  { bad "model provenance"; cat "$TMP/info"; }
+
+train stage1 "$TMP/a" --steps 24 --checkpoint-every 4 --valid-every 8 2>"$TMP/err"
+[ $? -eq 1 ] && grep -q "already holds a run" "$TMP/err" && ok "a second run into the same folder is refused" ||
+  { bad "reuse of a run folder"; cat "$TMP/err"; }
+train stage1 "$TMP/a" --steps 30 --resume 2>"$TMP/err"
+[ $? -eq 1 ] && grep -q "other options" "$TMP/err" && ok "resume with other options is refused" ||
+  { bad "resume with other options"; cat "$TMP/err"; }
+head -c 5000 "$TMP/b/checkpoint.chordlet" >"$TMP/b/cut" && mv "$TMP/b/cut" "$TMP/b/checkpoint.chordlet"
+train stage1 "$TMP/b" --steps 24 --checkpoint-every 4 --valid-every 8 --resume 2>"$TMP/err"
+[ $? -eq 1 ] && grep -q "checkpoint.chordlet" "$TMP/err" && ok "a truncated checkpoint: clear error" ||
+  { bad "truncated checkpoint"; cat "$TMP/err"; }
+train stage2 "$TMP/e" --steps 5 2>"$TMP/err"
+[ $? -eq 2 ] && grep -q "init" "$TMP/err" && ok "stage2 without --init: usage error" || { bad "stage2 without init"; cat "$TMP/err"; }
+echo "# $failures failed"
+[ "$failures" -eq 0 ]

@@ -1,0 +1,769 @@
+/*
+ * train.c: `chordlet-train stage1 | stage2 | supervised`: the student's
+ * training runs (PAPER.md 1.3, 1.4, 1.8).
+ *
+ *   stage1      from random initialisation, focal loss against the teacher's
+ *               hard pseudo-labels (argmax) of the unlabelled pool;
+ *   stage2      from a stage-1 model, alpha * selective KD (teacher, T = 3) +
+ *               (1 - alpha) * focal loss against the ground truth;
+ *   supervised  the baseline: ground truth only, from random initialisation.
+ *
+ * A run lives in one folder: checkpoint.chordlet (every --checkpoint-every
+ * steps and at the end; train_checkpoint.h), best.chordlet (the model with
+ * the best validation frame accuracy so far, ready for `chordlet`),
+ * log.csv (one row per logged step), curve.png (gnuplot, if installed).
+ * `--resume` continues from the checkpoint; because the window order comes
+ * from (seed, epoch) and the dropout masks from (seed, step), a resumed run
+ * computes exactly what the uninterrupted run would have.
+ *
+ * Parallelism: each step's batch is split between --threads trainers (one
+ * per core), each with its own activations and gradients; the gradients are
+ * combined weighted by each part's frame count, so the step equals one
+ * trainer over the whole batch.
+ */
+#define _POSIX_C_SOURCE 200809L
+#include <cblas.h>
+#include <errno.h>
+#include <math.h>
+#include <pthread.h>
+#include <stddef.h>
+#include <signal.h>
+#include <stdbool.h>
+#include <stdio.h>
+#include <stdlib.h>
+#include <string.h>
+#include <sys/stat.h>
+#include <time.h>
+#include <unistd.h>
+
+#include "adamw.h"
+#include "cache_key.h"
+#include "commands.h"
+#include "cqt.h"
+#include "error.h"
+#include "model_keys.h"
+#include "modelfile.h"
+#include "student.h"
+#include "student_train.h"
+#include "train_checkpoint.h"
+#include "train_data.h"
+#include "train_eval.h"
+#include "vocab.h"
+
+enum { MAX_THREADS = 16, MAX_INPUTS = 64 };
+static const double PI = 3.14159265358979323846;
+
+typedef enum train_stage { STAGE1, STAGE2, SUPERVISED } train_stage;
+
+typedef struct train_options {
+  train_stage stage;
+  const char *program;
+  const char *out_dir;
+  const char *init;                      /* stage 2: the stage-1 model */
+  const char *train_paths[MAX_INPUTS];   /* feature caches or folders of them */
+  int n_train;
+  const char *valid_paths[MAX_INPUTS];
+  int n_valid;
+  double hours;                          /* training material budget (0: all) */
+  long steps;
+  int batch, frames, stride;
+  float lr, lr_start, lr_min;
+  long warmup;
+  int cosine;
+  adamw_options adam;
+  double clip;
+  loss_options loss;
+  int shift_lo, shift_hi;
+  long valid_every, checkpoint_every, log_every;
+  int patience;                          /* validations without a gain before stopping (0: never) */
+  int threads;
+  unsigned long long seed;
+  bool resume, quiet;
+  student_config model;
+  const char *provenance;                /* extra provenance text for the model file */
+} train_options;
+
+static const char *stage_name(train_stage s) {
+  return s == STAGE1 ? "stage1" : s == STAGE2 ? "stage2" : "supervised";
+}
+
+static void usage(FILE *out, const char *command) {
+  fprintf(out,
+          "usage: chordlet-train %s [options] --out RUN --train CACHES... --valid CACHES...\n"
+          "\n"
+          "Trains the 2E1D student on feature caches (chordlet-train features):\n"
+          "  stage1      the teacher's pseudo-labels only (focal loss), from scratch\n"
+          "  stage2      ground truth + selective KD from the teacher, from --init (stage 1)\n"
+          "  supervised  ground truth only, from scratch (the baseline)\n"
+          "The run folder gets checkpoint.chordlet, best.chordlet, log.csv, curve.png.\n"
+          "\n"
+          "  --out RUN            the run's folder (created)\n"
+          "  --train PATH         feature caches or folders of them (repeatable)\n"
+          "  --valid PATH         validation caches with ground truth (repeatable)\n"
+          "  --init MODEL         stage 2: the stage-1 model or checkpoint to start from\n"
+          "  --resume             continue RUN from its checkpoint (same options)\n"
+          "  --hours H            use a seeded sample of H hours of the training caches\n"
+          "  --steps N            optimiser steps (default 2000)\n"
+          "  --batch N            windows per step (default 16)\n"
+          "  --frames N           frames per window (default 256: 5.12 s)\n"
+          "  --stride N           window stride (default: frames, stage 2 frames/2)\n"
+          "  --lr X               peak learning rate (stage 1, supervised 3e-4; stage 2 1e-4)\n"
+          "  --lr-start X         warm-up start (default lr/3)   --lr-min X  cosine floor (1e-6)\n"
+          "  --warmup N           warm-up steps (default steps/10)\n"
+          "  --constant-lr        no warm-up, no cosine\n"
+          "  --weight-decay X     AdamW decoupled decay (1e-5)   --clip X  gradient norm (1.0)\n"
+          "  --focal-gamma X      focal loss gamma (2; 0 = cross-entropy)\n"
+          "  --alpha X            KD weight (stage 2: 0.3; else 0)\n"
+          "  --temperature X      KD temperature (3)\n"
+          "  --no-selective       plain KD (every frame weight 1)\n"
+          "  --conf-lo X --conf-hi X   selective KD thresholds (0.1, 0.9)\n"
+          "  --shift LO:HI        pitch-shift augmentation in semitones (off; e.g. -5:6)\n"
+          "  --valid-every N      steps between validations (default steps/10)\n"
+          "  --checkpoint-every N steps between checkpoints (default 100)\n"
+          "  --patience N         stop after N validations without a gain (0: never)\n"
+          "  --threads N          trainers in parallel (default: cores)\n"
+          "  --seed N             (1)\n"
+          "  --layers F/T/D --heads F/T/D --ff-mult N --context N --lookahead N\n"
+          "  --dropout X --groups N   the student's shape (from scratch only)\n"
+          "  --provenance TEXT    added to the model file's provenance\n"
+          "  -q                   no progress line\n",
+          command);
+}
+
+static int parse_triple(const char *s, int out[3]) {
+  return sscanf(s, "%d/%d/%d", &out[0], &out[1], &out[2]) == 3 ? 0 : -1;
+}
+
+/* Returns 0, or the exit status to return. */
+static int parse(int argc, char **argv, train_options *o) {
+  memset(o, 0, sizeof *o);
+  const char *cmd = argv[0];
+  o->stage = !strcmp(cmd, "stage1") ? STAGE1 : !strcmp(cmd, "stage2") ? STAGE2 : SUPERVISED;
+  o->program = o->stage == STAGE1 ? "chordlet-train stage1" : o->stage == STAGE2 ? "chordlet-train stage2"
+                                                                                  : "chordlet-train supervised";
+  o->steps = 2000;
+  o->batch = 16;
+  o->frames = 256;
+  o->lr = o->stage == STAGE2 ? 1e-4f : 3e-4f;
+  o->lr_start = -1;
+  o->lr_min = 1e-6f;
+  o->warmup = -1;
+  o->cosine = 1;
+  o->adam = (adamw_options){0, 0.9f, 0.999f, 1e-8f, 1e-5f};
+  o->clip = 1.0;
+  o->loss = (loss_options){2.0f, o->stage == STAGE2 ? 0.3f : 0.0f, 3.0f, 1, 0.1f, 0.9f};
+  o->valid_every = -1;
+  o->checkpoint_every = 100;
+  o->log_every = 10;
+  o->threads = (int)sysconf(_SC_NPROCESSORS_ONLN);
+  if (o->threads < 1) o->threads = 1;
+  if (o->threads > MAX_THREADS) o->threads = MAX_THREADS;
+  o->seed = 1;
+  o->model = student_config_default();
+  for (int i = 1; i < argc; i++) {
+    const char *a = argv[i];
+    const char *v = i + 1 < argc ? argv[i + 1] : NULL;
+    int triple[3];
+#define NEED_VALUE                                                  \
+  do {                                                              \
+    if (!v) {                                                       \
+      fprintf(stderr, "%s: %s needs a value\n", o->program, a);    \
+      return TRAIN_EXIT_USAGE;                                      \
+    }                                                               \
+    i++;                                                            \
+  } while (0)
+    if (!strcmp(a, "--help") || !strcmp(a, "-h")) {
+      usage(stdout, cmd);
+      return -1;
+    } else if (!strcmp(a, "-q")) {
+      o->quiet = true;
+    } else if (!strcmp(a, "--resume")) {
+      o->resume = true;
+    } else if (!strcmp(a, "--no-selective")) {
+      o->loss.selective = 0;
+    } else if (!strcmp(a, "--constant-lr")) {
+      o->cosine = 0;
+    } else if (!strcmp(a, "--out")) {
+      NEED_VALUE;
+      o->out_dir = v;
+    } else if (!strcmp(a, "--init")) {
+      NEED_VALUE;
+      o->init = v;
+    } else if (!strcmp(a, "--provenance")) {
+      NEED_VALUE;
+      o->provenance = v;
+    } else if (!strcmp(a, "--train") || !strcmp(a, "--valid")) {
+      NEED_VALUE;
+      int *n = a[2] == 't' ? &o->n_train : &o->n_valid;
+      if (*n >= MAX_INPUTS) {
+        fprintf(stderr, "%s: at most %d %s paths\n", o->program, MAX_INPUTS, a);
+        return TRAIN_EXIT_USAGE;
+      }
+      (a[2] == 't' ? o->train_paths : o->valid_paths)[(*n)++] = v;
+    } else if (!strcmp(a, "--shift")) {
+      NEED_VALUE;
+      if (sscanf(v, "%d:%d", &o->shift_lo, &o->shift_hi) != 2 || o->shift_lo > o->shift_hi || o->shift_lo < -11 ||
+          o->shift_hi > 11) {
+        fprintf(stderr, "%s: --shift wants LO:HI semitones within -11..11, e.g. -5:6\n", o->program);
+        return TRAIN_EXIT_USAGE;
+      }
+    } else if (!strcmp(a, "--layers") || !strcmp(a, "--heads")) {
+      NEED_VALUE;
+      if (parse_triple(v, triple)) {
+        fprintf(stderr, "%s: %s wants F/T/D, e.g. 3/4/3\n", o->program, a);
+        return TRAIN_EXIT_USAGE;
+      }
+      if (a[2] == 'l') {
+        o->model.layers_f = triple[0];
+        o->model.layers_t = triple[1];
+        o->model.layers_d = triple[2];
+      } else {
+        o->model.heads_f = triple[0];
+        o->model.heads_t = triple[1];
+        o->model.heads_d = triple[2];
+      }
+    } else {
+      /* numeric options */
+      static const struct {
+        const char *name;
+        int kind; /* 0 long, 1 int, 2 float, 3 double */
+        size_t offset;
+        double lo, hi;
+      } nums[] = {
+          {"--hours", 3, offsetof(train_options, hours), 0, 1e6},
+          {"--steps", 0, offsetof(train_options, steps), 1, 1e9},
+          {"--batch", 1, offsetof(train_options, batch), 1, 4096},
+          {"--frames", 1, offsetof(train_options, frames), 4, 8192},
+          {"--stride", 1, offsetof(train_options, stride), 1, 8192},
+          {"--lr", 2, offsetof(train_options, lr), 0, 1},
+          {"--lr-start", 2, offsetof(train_options, lr_start), 0, 1},
+          {"--lr-min", 2, offsetof(train_options, lr_min), 0, 1},
+          {"--warmup", 0, offsetof(train_options, warmup), 0, 1e9},
+          {"--weight-decay", 2, offsetof(train_options, adam.weight_decay), 0, 1},
+          {"--clip", 3, offsetof(train_options, clip), 0, 1e6},
+          {"--focal-gamma", 2, offsetof(train_options, loss.focal_gamma), 0, 10},
+          {"--alpha", 2, offsetof(train_options, loss.kd_alpha), 0, 1},
+          {"--temperature", 2, offsetof(train_options, loss.kd_temperature), 0.01, 100},
+          {"--conf-lo", 2, offsetof(train_options, loss.conf_lo), 0, 1},
+          {"--conf-hi", 2, offsetof(train_options, loss.conf_hi), 0, 1},
+          {"--valid-every", 0, offsetof(train_options, valid_every), 1, 1e9},
+          {"--checkpoint-every", 0, offsetof(train_options, checkpoint_every), 1, 1e9},
+          {"--patience", 1, offsetof(train_options, patience), 0, 1e6},
+          {"--threads", 1, offsetof(train_options, threads), 1, MAX_THREADS},
+          {"--seed", 0, offsetof(train_options, seed), 0, 1e15},
+          {"--ff-mult", 1, offsetof(train_options, model.ff_mult), 1, 16},
+          {"--context", 1, offsetof(train_options, model.context), 1, 100000},
+          {"--lookahead", 1, offsetof(train_options, model.lookahead), 0, 100000},
+          {"--dropout", 2, offsetof(train_options, model.dropout), 0, 0.99},
+          {"--groups", 1, offsetof(train_options, model.n_groups), 1, 144},
+      };
+      size_t k = 0;
+      while (k < sizeof nums / sizeof *nums && strcmp(a, nums[k].name)) k++;
+      if (k == sizeof nums / sizeof *nums) {
+        fprintf(stderr, "%s: unknown option '%s'\n\n", o->program, a);
+        usage(stderr, cmd);
+        return TRAIN_EXIT_USAGE;
+      }
+      NEED_VALUE;
+      char *end = NULL;
+      double x = strtod(v, &end);
+      if (!end || *end || !isfinite(x) || x < nums[k].lo || x > nums[k].hi) {
+        fprintf(stderr, "%s: %s %s is not a number in %g..%g\n", o->program, a, v, nums[k].lo, nums[k].hi);
+        return TRAIN_EXIT_USAGE;
+      }
+      char *field = (char *)o + nums[k].offset;
+      if (nums[k].kind == 0) *(long *)(void *)field = (long)x;
+      else if (nums[k].kind == 1) *(int *)(void *)field = (int)x;
+      else if (nums[k].kind == 2) *(float *)(void *)field = (float)x;
+      else *(double *)(void *)field = x;
+      if (!strcmp(a, "--seed")) o->seed = (unsigned long long)x;
+    }
+#undef NEED_VALUE
+  }
+  if (!o->out_dir || o->n_train == 0 || o->n_valid == 0) {
+    fprintf(stderr, "%s: %s\n\n", o->program,
+            !o->out_dir ? "--out RUN is required" : o->n_train == 0 ? "--train is required" : "--valid is required");
+    usage(stderr, cmd);
+    return TRAIN_EXIT_USAGE;
+  }
+  if (o->stage == STAGE2 && !o->init && !o->resume) {
+    fprintf(stderr, "%s: stage 2 starts from a stage-1 model: give --init MODEL\n", o->program);
+    return TRAIN_EXIT_USAGE;
+  }
+  if (o->stride <= 0) o->stride = o->stage == STAGE2 || o->stage == SUPERVISED ? o->frames / 2 : o->frames;
+  if (o->lr_start < 0) o->lr_start = o->lr / 3;
+  if (o->warmup < 0) o->warmup = o->cosine ? o->steps / 10 : 0;
+  if (o->valid_every <= 0) o->valid_every = o->steps / 10 > 0 ? o->steps / 10 : 1;
+  if (o->loss.conf_lo > o->loss.conf_hi) {
+    fprintf(stderr, "%s: --conf-lo must not exceed --conf-hi\n", o->program);
+    return TRAIN_EXIT_USAGE;
+  }
+  return 0;
+}
+
+/* The options that define the run's computation, for the resume check. */
+static void describe_options(const train_options *o, char *out, size_t n) {
+  snprintf(out, n,
+           "%s steps=%ld batch=%d frames=%d stride=%d lr=%g lr_start=%g lr_min=%g warmup=%ld cosine=%d "
+           "wd=%g clip=%g gamma=%g alpha=%g T=%g selective=%d conf=%g..%g shift=%d:%d hours=%g threads=%d "
+           "seed=%llu init=%s",
+           stage_name(o->stage), o->steps, o->batch, o->frames, o->stride, (double)o->lr, (double)o->lr_start,
+           (double)o->lr_min, o->warmup, o->cosine, (double)o->adam.weight_decay, o->clip,
+           (double)o->loss.focal_gamma, (double)o->loss.kd_alpha, (double)o->loss.kd_temperature,
+           o->loss.selective, (double)o->loss.conf_lo, (double)o->loss.conf_hi, o->shift_lo, o->shift_hi, o->hours,
+           o->threads, o->seed, o->init ? o->init : "-");
+}
+
+static float learning_rate(const train_options *o, long step) {
+  if (!o->cosine) return o->lr;
+  if (step < o->warmup) return o->lr_start + (o->lr - o->lr_start) * (float)step / (float)o->warmup;
+  double progress = o->steps > o->warmup ? (double)(step - o->warmup) / (double)(o->steps - o->warmup) : 1.0;
+  if (progress > 1) progress = 1;
+  return (float)(o->lr_min + (o->lr - o->lr_min) * 0.5 * (1.0 + cos(PI * progress)));
+}
+
+/* ---- one step over threads ---- */
+
+typedef struct worker {
+  student_trainer *trainer;
+  float *grads;           /* (n_floats) */
+  float *x, *teacher;     /* (batch, frames, n_bins), (batch, frames, K) or NULL */
+  int *labels;            /* (batch, frames) */
+  const train_set *data;
+  const train_window *windows;
+  int n_windows;
+  train_target target;
+  const train_options *o;
+  const float *params;
+  size_t n_floats;
+  unsigned long long seed;
+  loss_report report;
+  double loss;
+} worker;
+
+static void *worker_run(void *arg) {
+  worker *w = arg;
+  const int F = w->o->frames, B = w->data->n_bins, K = w->data->n_classes;
+  memset(w->grads, 0, w->n_floats * sizeof *w->grads);
+  for (int i = 0; i < w->n_windows; i++)
+    train_window_fill(w->data, &w->windows[i], F, w->target, w->x + (size_t)i * F * B, w->labels + (size_t)i * F,
+                      w->teacher ? w->teacher + (size_t)i * F * K : NULL);
+  memset(&w->report, 0, sizeof w->report);
+  w->loss = w->n_windows ? student_trainer_step(w->trainer, w->params, w->grads, w->x, w->labels, w->teacher,
+                                                w->n_windows, &w->o->loss, 1, w->seed, &w->report)
+                         : 0.0;
+  return NULL;
+}
+
+/* ---- the model file a run exports ---- */
+
+static chordlet_status export_model(const char *path, const train_options *o, const student_config *c,
+                                    const float *params, const cqt_params *fe, const char *data_text, long step,
+                                    double score, chordlet_error *err) {
+  model_writer *w = model_writer_create();
+  if (!w) return chordlet_fail(err, CHORDLET_ERR_NO_MEMORY, "out of memory");
+  char stages[1024], desc[256], provenance[2048];
+  describe_options(o, stages, sizeof stages);
+  snprintf(stages + strlen(stages), sizeof stages - strlen(stages), "; step %ld of %ld; valid frame accuracy %.4f",
+           step, o->steps, score);
+  snprintf(desc, sizeof desc, "2E1D student (%s), lookahead %d frames, context %d frames", stage_name(o->stage),
+           c->lookahead, c->context);
+  snprintf(provenance, sizeof provenance,
+           "Trained by chordlet-train %s from the teacher's pseudo-labels and/or ground truth of rendered "
+           "chord-annotated MIDI (../shared/data) and Debian's free recorded music. %s",
+           chordlet_version(), o->provenance ? o->provenance : "");
+  const char *commit = getenv("CHORDLET_COMMIT");
+  chordlet_status st;
+  (void)((st = student_write(w, c, params, err)) || (st = model_writer_set_str(w, MK_NAME, "student", err)) ||
+         (st = model_writer_set_str(w, MK_DESCRIPTION, desc, err)) ||
+         (st = model_writer_set_str(w, MK_LICENSE,
+                                    "MIT (chordlet's own weights, trained on MIT/GPL-3.0/CC0 data; see models/README.md)",
+                                    err)) ||
+         (st = model_writer_set_str(w, MK_PROVENANCE, provenance, err)) ||
+         (st = model_writer_set_str(w, MK_CREATED_BY, "chordlet-train", err)) ||
+         (st = model_writer_set_i64(w, MK_STREAMABLE, 1, err)) ||
+         (st = model_writer_set_str(w, MK_FRONTEND_KIND, FRONTEND_STREAM_CQT, err)) ||
+         (st = cqt_params_write(fe, w, err)) || (st = model_writer_set_str(w, MK_DECODER_KIND, "viterbi", err)) ||
+         (st = model_writer_set_f64(w, MK_DECODER_PENALTY, 8.0, err)) ||
+         (st = model_writer_set_str(w, MK_TRAIN_DATA, data_text, err)) ||
+         (st = model_writer_set_str(w, MK_TRAIN_STAGES, stages, err)) ||
+         (st = model_writer_set_str(w, MK_TRAIN_COMMIT, commit && *commit ? commit : "unknown", err)) ||
+         (st = model_writer_save(w, path, err)));
+  model_writer_free(w);
+  return st;
+}
+
+/* ---- the CSV log ---- */
+
+/* Keeps the rows of an earlier run up to `step` (a resumed run rewrites what
+ * came after its checkpoint). */
+static int log_truncate(const char *path, long step) {
+  FILE *f = fopen(path, "r");
+  if (!f) return 0;
+  char tmp[4200];
+  snprintf(tmp, sizeof tmp, "%s.tmp", path);
+  FILE *g = fopen(tmp, "w");
+  if (!g) {
+    fclose(f);
+    return -1;
+  }
+  char line[1024];
+  while (fgets(line, sizeof line, f)) {
+    long s = 0;
+    if (sscanf(line, "%ld,", &s) == 1 && s > step) break;
+    fputs(line, g);
+  }
+  fclose(f);
+  int bad = ferror(g) | fclose(g);
+  return bad ? -1 : rename(tmp, path);
+}
+
+static void plot_curve(const char *dir) {
+  char cmd[8192];
+  snprintf(cmd, sizeof cmd,
+           "command -v gnuplot >/dev/null 2>&1 && cd '%s' && gnuplot -e \"set terminal pngcairo size 900,500 noenhanced; "
+           "set output 'curve.png.tmp'; set datafile separator ','; set key autotitle columnhead; "
+           "set xlabel 'step'; set ylabel 'loss'; set y2label 'accuracy'; set y2range [0:1]; set ytics nomirror; "
+           "set y2tics; set title 'chordlet-train: training curve'; "
+           "plot 'log.csv' using 1:4 with lines title 'train loss', "
+           "'' using 1:7 with lines axes x1y2 title 'train accuracy', "
+           "'' using 1:(column(10) >= 0 ? column(10) : 1/0) with linespoints axes x1y2 title 'valid accuracy'\" "
+           ">/dev/null 2>&1 && mv curve.png.tmp curve.png",
+           dir);
+  if (system(cmd) != 0) { /* gnuplot missing or failed: the CSV is the record */
+  }
+}
+
+static double now_seconds(void) {
+  struct timespec t;
+  clock_gettime(CLOCK_MONOTONIC, &t);
+  return t.tv_sec + 1e-9 * t.tv_nsec;
+}
+
+static void format_eta(double s, char *out, size_t n) {
+  if (!(s >= 0) || s > 1e7) s = 0;
+  long x = (long)s;
+  snprintf(out, n, "%ld:%02ld:%02ld", x / 3600, (x / 60) % 60, x % 60);
+}
+
+/* ---- the run ---- */
+
+static int run(train_options *o) {
+  chordlet_error err = {0};
+  char path[4096], ckpt[4096], best_path[4096], log_path[4096];
+  if (cache_make_dir(o->out_dir) != 0) {
+    fprintf(stderr, "%s: cannot create %s: %s\n", o->program, o->out_dir, strerror(errno));
+    return TRAIN_EXIT_FAIL;
+  }
+  snprintf(ckpt, sizeof ckpt, "%s/checkpoint.chordlet", o->out_dir);
+  snprintf(best_path, sizeof best_path, "%s/best.chordlet", o->out_dir);
+  snprintf(log_path, sizeof log_path, "%s/log.csv", o->out_dir);
+
+  train_state s;
+  char options[2048];
+  describe_options(o, options, sizeof options);
+  struct stat st_ckpt;
+  bool have_ckpt = stat(ckpt, &st_ckpt) == 0;
+  if (have_ckpt && !o->resume) {
+    fprintf(stderr, "%s: %s already holds a run: give --resume to continue it, or another --out\n", o->program,
+            o->out_dir);
+    return TRAIN_EXIT_FAIL;
+  }
+  if (o->resume && have_ckpt) {
+    if (train_checkpoint_load(&s, ckpt, &err)) {
+      fprintf(stderr, "%s: %s\n", o->program, err.message);
+      return TRAIN_EXIT_FAIL;
+    }
+    if (strcmp(s.options, options)) {
+      fprintf(stderr, "%s: %s was started with other options:\n  it:  %s\n  now: %s\n", o->program, o->out_dir,
+              s.options, options);
+      train_state_free(&s);
+      return TRAIN_EXIT_FAIL;
+    }
+    if (!o->quiet) fprintf(stderr, "%s: resuming %s at step %ld\n", o->program, o->out_dir, s.step);
+  } else {
+    student_config c = o->model;
+    model_file *init = NULL;
+    if (o->init) {
+      if (model_file_load(o->init, &init, &err) || student_config_read(init, &c, &err)) {
+        fprintf(stderr, "%s: --init: %s\n", o->program, err.message);
+        model_file_free(init);
+        return TRAIN_EXIT_FAIL;
+      }
+      c.dropout = o->model.dropout;
+    }
+    if (student_config_check(&c, &err) || train_state_alloc(&s, &c, &err)) {
+      fprintf(stderr, "%s: %s\n", o->program, err.message);
+      model_file_free(init);
+      return TRAIN_EXIT_FAIL;
+    }
+    if (init) {
+      chordlet_status st = student_read_params(init, &c, s.params, &err);
+      model_file_free(init);
+      if (st) {
+        fprintf(stderr, "%s: --init: %s\n", o->program, err.message);
+        train_state_free(&s);
+        return TRAIN_EXIT_FAIL;
+      }
+    } else {
+      student_init(&c, s.params, o->seed);
+    }
+    snprintf(s.options, sizeof s.options, "%s", options);
+  }
+  const student_config *c = &s.config;
+
+  /* the material */
+  const bool kd = o->loss.kd_alpha > 0;
+  const train_target target = o->stage == STAGE1 ? TARGET_PSEUDO : TARGET_GROUND_TRUTH;
+  train_set data, valid;
+  double t0 = now_seconds();
+  if (train_set_load(&data, o->train_paths, o->n_train, o->hours, o->seed, kd, &err)) {
+    fprintf(stderr, "%s: training data: %s\n", o->program, err.message);
+    train_state_free(&s);
+    return TRAIN_EXIT_FAIL;
+  }
+  if (train_set_load(&valid, o->valid_paths, o->n_valid, 0, 0, 0, &err)) {
+    fprintf(stderr, "%s: validation data: %s\n", o->program, err.message);
+    train_set_free(&data);
+    train_state_free(&s);
+    return TRAIN_EXIT_FAIL;
+  }
+  const char *problem = NULL;
+  if (data.n_bins != c->n_bins) problem = "the caches' bins differ from the model's";
+  else if (target == TARGET_PSEUDO && !data.has_teacher) problem = "stage 1 needs caches with the teacher's pseudo-labels (features --pseudo)";
+  else if (target == TARGET_GROUND_TRUTH && !data.has_labels) problem = "some training caches have no ground-truth labels";
+  else if (kd && !data.has_teacher) problem = "KD (--alpha > 0) needs the teacher's probabilities in every training cache (features --pseudo)";
+  else if (!valid.has_labels) problem = "some validation caches have no ground-truth labels";
+  if (problem) {
+    fprintf(stderr, "%s: %s\n", o->program, problem);
+    train_set_free(&data);
+    train_set_free(&valid);
+    train_state_free(&s);
+    return TRAIN_EXIT_FAIL;
+  }
+  char data_text[1024];
+  snprintf(data_text, sizeof data_text, "%s: %d songs, %.2f h (%s%s); valid: %d songs, %.2f h; seed %llu",
+           stage_name(o->stage), data.n_songs, data.seconds / 3600, o->train_paths[0], o->n_train > 1 ? ", ..." : "",
+           valid.n_songs, valid.seconds / 3600, o->seed);
+  size_t n_windows = 0;
+  train_window *windows = train_windows(&data, o->frames, o->stride, &n_windows);
+  if (!windows || n_windows == 0) {
+    fprintf(stderr, "%s: no training windows of %d frames in the data\n", o->program, o->frames);
+    free(windows);
+    train_set_free(&data);
+    train_set_free(&valid);
+    train_state_free(&s);
+    return TRAIN_EXIT_FAIL;
+  }
+  if (!o->quiet)
+    fprintf(stderr, "%s: %s; %zu windows of %d frames; %d parameters floats %zu; loaded in %.1f s\n", o->program,
+            data_text, n_windows, o->frames, c->n_bins, s.n_floats, now_seconds() - t0);
+
+  /* trainers */
+  openblas_set_num_threads(1);
+  const int n_threads = o->threads < o->batch ? o->threads : o->batch;
+  const int per = (o->batch + n_threads - 1) / n_threads;
+  worker workers[MAX_THREADS];
+  memset(workers, 0, sizeof workers);
+  int bad = 0;
+  for (int k = 0; k < n_threads; k++) {
+    worker *w = &workers[k];
+    w->trainer = student_trainer_create(c, per, o->frames);
+    w->grads = malloc(s.n_floats * sizeof *w->grads);
+    w->x = malloc((size_t)per * o->frames * c->n_bins * sizeof *w->x);
+    w->labels = malloc((size_t)per * o->frames * sizeof *w->labels);
+    w->teacher = kd ? malloc((size_t)per * o->frames * c->n_classes * sizeof *w->teacher) : NULL;
+    w->data = &data;
+    w->target = target;
+    w->o = o;
+    w->n_floats = s.n_floats;
+    bad |= !w->trainer || !w->grads || !w->x || !w->labels || (kd && !w->teacher);
+  }
+  float *grads = malloc(s.n_floats * sizeof *grads);
+  FILE *log = NULL;
+  if (!bad && grads) {
+    if (s.step == 0) remove(log_path);
+    if (log_truncate(log_path, s.step) == 0 && (log = fopen(log_path, "a"))) {
+      if (ftell(log) == 0)
+        fprintf(log, "step,epoch,lr,loss,focal,kd,train_accuracy,grad_norm,frames_per_second,valid_accuracy\n");
+    }
+  }
+  int status = TRAIN_EXIT_OK;
+  if (bad || !grads || !log) {
+    fprintf(stderr, "%s: %s\n", o->program, !log && !bad && grads ? "cannot write log.csv" : "out of memory");
+    status = TRAIN_EXIT_FAIL;
+  }
+
+  const char *kill_env = getenv("CHORDLET_TEST_KILL_AT_STEP");
+  const long kill_at_step = kill_env ? atol(kill_env) : 0;
+  const long batches_per_epoch = (long)((n_windows + o->batch - 1) / o->batch);
+  long epoch_loaded = -1;
+  double window_loss = 0, window_focal = 0, window_kd = 0;
+  long window_frames = 0, window_correct = 0, window_steps = 0;
+  double window_t0 = now_seconds(), run_t0 = window_t0, grad_norm = 0;
+  long run_step0 = s.step, stale_validations = 0;
+  double last_valid = -1;
+  while (status == TRAIN_EXIT_OK && s.step < o->steps) {
+    const long epoch = s.step / batches_per_epoch, in_epoch = s.step % batches_per_epoch;
+    if (epoch != epoch_loaded) {
+      /* the same order for the same epoch, whenever it is computed */
+      train_window *fresh = train_windows(&data, o->frames, o->stride, &n_windows);
+      if (!fresh) {
+        status = TRAIN_EXIT_FAIL;
+        fprintf(stderr, "%s: out of memory\n", o->program);
+        break;
+      }
+      free(windows);
+      windows = fresh;
+      train_windows_shuffle(windows, n_windows, o->seed * 1000003u + (unsigned long long)epoch, o->shift_lo,
+                            o->shift_hi);
+      epoch_loaded = epoch;
+    }
+    const size_t first = (size_t)in_epoch * o->batch;
+    const int n_batch = first + (size_t)o->batch <= n_windows ? o->batch : (int)(n_windows - first);
+    pthread_t tids[MAX_THREADS];
+    int started[MAX_THREADS] = {0};
+    for (int k = 0; k < n_threads; k++) {
+      worker *w = &workers[k];
+      int lo = k * per, hi = lo + per < n_batch ? lo + per : n_batch;
+      w->windows = windows + first + (lo < n_batch ? lo : n_batch);
+      w->n_windows = hi > lo ? hi - lo : 0;
+      w->params = s.params;
+      w->seed = o->seed * 0x100000001B3ull + (unsigned long long)s.step * MAX_THREADS + (unsigned long long)k;
+      started[k] = k > 0 && pthread_create(&tids[k], NULL, worker_run, w) == 0;
+      if (k > 0 && !started[k]) worker_run(w);
+    }
+    worker_run(&workers[0]);
+    for (int k = 1; k < n_threads; k++)
+      if (started[k]) pthread_join(tids[k], NULL);
+    long frames = 0;
+    for (int k = 0; k < n_threads; k++) frames += workers[k].report.frames;
+    double loss = 0, focal = 0, kdl = 0;
+    long correct = 0;
+    memset(grads, 0, s.n_floats * sizeof *grads);
+    for (int k = 0; k < n_threads; k++) {
+      const worker *w = &workers[k];
+      if (!w->report.frames) continue;
+      const double share = (double)w->report.frames / (double)frames;
+      const float f = (float)share;
+      for (size_t i = 0; i < s.n_floats; i++) grads[i] += f * w->grads[i];
+      loss += share * w->report.loss;
+      focal += share * w->report.focal;
+      kdl += share * w->report.kd;
+      correct += w->report.correct;
+    }
+    const float lr = learning_rate(o, s.step);
+    if (frames > 0 && isfinite(loss)) { /* a batch with a non-finite loss takes no step (PAPER 1.5) */
+      grad_norm = clip_grad_norm(grads, s.n_floats, o->clip);
+      adamw_options a = o->adam;
+      a.lr = lr;
+      adamw_step(s.params, grads, s.adam_m, s.adam_v, s.n_floats, s.step + 1, &a);
+      window_loss += loss;
+      window_focal += focal;
+      window_kd += kdl;
+      window_frames += frames;
+      window_correct += correct;
+      window_steps++;
+    } else if (frames > 0) {
+      fprintf(stderr, "\n%s: step %ld: non-finite loss, step skipped\n", o->program, s.step);
+    }
+    s.step++;
+    if (kill_at_step > 0 && s.step == kill_at_step) raise(SIGKILL); /* tests: a kill -9 at a known point */
+
+    const bool validate = s.step % o->valid_every == 0 || s.step == o->steps;
+    double valid_acc = -1;
+    if (validate) {
+      if (train_eval_frame_accuracy(c, s.params, &valid, n_threads, &valid_acc, &err)) {
+        fprintf(stderr, "\n%s: validation: %s\n", o->program, err.message);
+        status = TRAIN_EXIT_FAIL;
+        break;
+      }
+      last_valid = valid_acc;
+      if (valid_acc > s.best_score) {
+        s.best_score = valid_acc;
+        s.best_step = s.step;
+        stale_validations = 0;
+        if (export_model(best_path, o, c, s.params, &data.frontend, data_text, s.step, valid_acc, &err)) {
+          fprintf(stderr, "\n%s: %s\n", o->program, err.message);
+          status = TRAIN_EXIT_FAIL;
+          break;
+        }
+      } else {
+        stale_validations++;
+      }
+    }
+    const bool stop_early = validate && o->patience > 0 && stale_validations >= o->patience;
+    const bool checkpoint = s.step % o->checkpoint_every == 0 || s.step == o->steps || stop_early;
+    /* A row at every checkpoint too: a resumed run starts on a row boundary,
+     * so its rows average the same steps as the uninterrupted run's. */
+    if (s.step % o->log_every == 0 || validate || checkpoint) {
+      const double t = now_seconds(), fps = window_frames / (t - window_t0 > 1e-9 ? t - window_t0 : 1e-9);
+      const double n = window_steps ? (double)window_steps : 1.0;
+      fprintf(log, "%ld,%.4f,%.3g,%.5f,%.5f,%.5f,%.4f,%.4f,%.0f,%.4f\n", s.step,
+              (double)s.step / (double)batches_per_epoch, (double)lr, window_loss / n, window_focal / n,
+              window_kd / n, window_frames ? (double)window_correct / window_frames : 0.0, grad_norm, fps,
+              valid_acc);
+      fflush(log);
+      if (!o->quiet) {
+        char eta[32];
+        const double rate = (s.step - run_step0) / (t - run_t0);
+        format_eta((o->steps - s.step) / (rate > 0 ? rate : 1e-9), eta, sizeof eta);
+        fprintf(stderr,
+                "\r%s: step %ld/%ld  epoch %.2f  loss %.4f  acc %.3f  lr %.2g  %.0f frames/s  ETA %s  valid %.4f "
+                "(best %.4f @%ld)   ",
+                stage_name(o->stage), s.step, o->steps, (double)s.step / (double)batches_per_epoch,
+                window_loss / n, window_frames ? (double)window_correct / window_frames : 0.0, (double)lr, fps, eta,
+                last_valid, s.best_score, s.best_step);
+      }
+      window_loss = window_focal = window_kd = 0;
+      window_frames = window_correct = window_steps = 0;
+      window_t0 = t;
+    }
+    if (checkpoint) {
+      if (train_checkpoint_save(&s, ckpt, &err)) {
+        fprintf(stderr, "\n%s: checkpoint: %s\n", o->program, err.message);
+        status = TRAIN_EXIT_FAIL;
+        break;
+      }
+    }
+    if (stop_early) {
+      if (!o->quiet)
+        fprintf(stderr, "\n%s: no validation gain in %d validations: stopping at step %ld\n", o->program,
+                o->patience, s.step);
+      break;
+    }
+  }
+  if (!o->quiet) fprintf(stderr, "\n");
+  if (log) fclose(log);
+  if (status == TRAIN_EXIT_OK) {
+    plot_curve(o->out_dir);
+    snprintf(path, sizeof path, "%s/final.chordlet", o->out_dir);
+    if (export_model(path, o, c, s.params, &data.frontend, data_text, s.step, last_valid, &err)) {
+      fprintf(stderr, "%s: %s\n", o->program, err.message);
+      status = TRAIN_EXIT_FAIL;
+    } else if (!o->quiet) {
+      fprintf(stderr, "%s: done: best valid frame accuracy %.4f at step %ld (%s)\n", o->program, s.best_score,
+              s.best_step, best_path);
+    }
+  }
+  for (int k = 0; k < n_threads; k++) {
+    student_trainer_free(workers[k].trainer);
+    free(workers[k].grads);
+    free(workers[k].x);
+    free(workers[k].labels);
+    free(workers[k].teacher);
+  }
+  free(grads);
+  free(windows);
+  train_set_free(&data);
+  train_set_free(&valid);
+  train_state_free(&s);
+  return status;
+}
+
+int cmd_train(int argc, char **argv) {
+  train_options o;
+  int st = parse(argc, argv, &o);
+  if (st) return st < 0 ? TRAIN_EXIT_OK : st;
+  return run(&o);
+}
