@@ -56,7 +56,7 @@ LIB_SO := $(BUILD)/libchordlet.so
 CMD    := $(BUILD)/chordlet
 TRAIN  := $(BUILD)/chordlet-train
 
-.PHONY: all tests test install clean eval-teacher bench data
+.PHONY: all tests test install clean eval-teacher bench data model baseline
 all: $(LIB_A) $(LIB_SO) $(CMD) $(if $(TRAINER_SRC),$(TRAIN))
 tests: all $(TEST_BIN)
 
@@ -99,12 +99,21 @@ eval-teacher: all
 data: all
 	CHORDLET_SHARED="$(SHARED)" sh scripts/make-data.sh
 
+# The shipped live student (scripts/make-model.sh): make data, stage 1, stage 2,
+# models/default.chordlet. Resumable. The supervised baseline of docs/RESULTS.md
+# is `make baseline` (same steps, ground truth only).
+model: data
+	sh scripts/make-model.sh
+
+baseline: data
+	sh scripts/make-baseline.sh
+
 # Speed tables (docs/RESULTS.md): x real time against in-process baselines.
 BENCH_SRC := $(sort $(wildcard bench/*.c))
 BENCH_BIN := $(BENCH_SRC:bench/%.c=$(BUILD)/bench/%)
-$(BUILD)/bench/%: $(BUILD)/obj/bench/%.o $(LIB_A)
+$(BUILD)/bench/%: $(BUILD)/obj/bench/%.o $(TRAINER_LIB_OBJ) $(LIB_A)
 	@mkdir -p $(dir $@)
-	$(CC) $(LDFLAGS) -o $@ $< $(LIB_A) $(LDLIBS_ALL)
+	$(CC) $(LDFLAGS) -o $@ $< $(TRAINER_LIB_OBJ) $(LIB_A) $(TRAINER_LIBS) $(LDLIBS_ALL)
 
 bench: all $(BENCH_BIN)
 	@for b in $(BENCH_BIN); do CHORDLET_SHARED="$(SHARED)" OPENBLAS_NUM_THREADS=2 $$b || exit 1; echo; done

@@ -16,8 +16,8 @@ cd "$(dirname "$0")/.."
 DATA=${DATA_DIR:-work/data}
 RUNS=${RUNS_DIR:-work/runs}
 SEED=${MODEL_SEED:-1}
-S1=${STAGE1_STEPS:-3000}
-S2=${STAGE2_STEPS:-1500}
+S1=${STAGE1_STEPS:-2000}
+S2=${STAGE2_STEPS:-1000}
 H1=${STAGE1_HOURS:-0}
 THREADS=${MODEL_THREADS:-$(nproc 2>/dev/null || echo 2)}
 ARGS=${MODEL_ARGS:-}
@@ -31,12 +31,12 @@ done
 
 echo "== 1/3 stage 1 ($S1 steps, pseudo-labels)"
 # shellcheck disable=SC2086 # ARGS is a list of options
-$TRAIN stage1 --resume --seed "$SEED" --threads "$THREADS" --steps "$S1" --hours "$H1" $ARGS \
+$TRAIN stage1 --resume --seed "$SEED" --threads "$THREADS" --steps "$S1" --valid-every $((S1 / 5)) --hours "$H1" $ARGS \
   --out "$RUNS/stage1" --train "$DATA/features/unlabelled" --valid "$DATA/features/valid"
 
 echo "== 2/3 stage 2 ($S2 steps, ground truth + selective KD)"
 # shellcheck disable=SC2086
-$TRAIN stage2 --resume --seed "$SEED" --threads "$THREADS" --steps "$S2" $ARGS \
+$TRAIN stage2 --resume --seed "$SEED" --threads "$THREADS" --steps "$S2" --valid-every $((S2 / 5)) $ARGS \
   --init "$RUNS/stage1/best.chordlet" --out "$RUNS/stage2" --train "$DATA/features/labelled" \
   --valid "$DATA/features/valid"
 

@@ -27,7 +27,7 @@ cache=$(ls "$TMP/out"/music-*.chordlet)
 grep -q "p170 *517x170" "$TMP/info" && grep -q "cache.kind *teacher-p170" "$TMP/info" &&
   grep -q "teacher.n_folds *5" "$TMP/info" && ok "music: p170 517x170 from 5 folds" || { bad "cache content"; cat "$TMP/info"; }
 
-"$BUILD/chordlet" transcribe -q --decoder argmax -o "$TMP" "$TMP/in/music.wav"
+"$BUILD/chordlet" transcribe --model teacher -q --decoder argmax -o "$TMP" "$TMP/in/music.wav"
 cmp -s "$TMP/music.lab" "$TMP/out/music.lab" && ok "hard labels equal transcribe --decoder argmax" ||
   { bad "hard labels differ from transcribe --decoder argmax"; diff "$TMP/music.lab" "$TMP/out/music.lab" | head; }
 

@@ -20,7 +20,7 @@ bad() { echo "not ok - $1"; failures=$((failures + 1)); }
 PY=/usr/bin/python3
 
 # 1. The reference decoding.
-if "$BUILD/chordlet" transcribe -q -o "$TMP" "$REF/music.wav" 2>"$TMP/err"; then
+if "$BUILD/chordlet" transcribe --model teacher -q -o "$TMP" "$REF/music.wav" 2>"$TMP/err"; then
   if $PY - "$TMP/music.lab" "$REF/music.decoded.submission.lab" <<'PYEOF'
 import sys
 frame = 512 / 22050
@@ -39,7 +39,7 @@ else
 fi
 
 # 2. JSON.
-if "$BUILD/chordlet" transcribe -q -f json -o "$TMP" "$REF/music.wav" &&
+if "$BUILD/chordlet" transcribe --model teacher -q -f json -o "$TMP" "$REF/music.wav" &&
    $PY -c "
 import json, sys
 d = json.load(open('$TMP/music.json'))
@@ -55,18 +55,18 @@ mkdir -p "$TMP/in" "$TMP/out"
 cp "$REF/music.wav" "$TMP/in/a.wav"
 cp "$REF/music.wav" "$TMP/in/b.wav"
 echo "not audio" >"$TMP/in/notes.txt"
-if "$BUILD/chordlet" transcribe -q -o "$TMP/out" "$TMP/in" && [ -f "$TMP/out/a.lab" ] && [ -f "$TMP/out/b.lab" ] &&
+if "$BUILD/chordlet" transcribe --model teacher -q -o "$TMP/out" "$TMP/in" && [ -f "$TMP/out/a.lab" ] && [ -f "$TMP/out/b.lab" ] &&
    [ ! -e "$TMP/out/notes.lab" ]; then ok "a folder: its audio files, nothing else"; else bad "folder input"; fi
 echo "0 1 X" >"$TMP/out/a.lab"
-"$BUILD/chordlet" transcribe -o "$TMP/out" --skip-existing "$TMP/in" 2>"$TMP/err"
+"$BUILD/chordlet" transcribe --model teacher -o "$TMP/out" --skip-existing "$TMP/in" 2>"$TMP/err"
 grep -q "0 1 X" "$TMP/out/a.lab" && grep -q "skipped" "$TMP/err" && ok "--skip-existing keeps finished outputs" ||
   bad "--skip-existing"
-"$BUILD/chordlet" transcribe -q -o "$TMP" "$TMP/in/b.wav" && ls "$TMP/in" | grep -q lab && bad "-o wrote next to the input" || true
-if "$BUILD/chordlet" transcribe -q --decoder argmax -o "$TMP/out" "$TMP/in/b.wav" &&
+"$BUILD/chordlet" transcribe --model teacher -q -o "$TMP" "$TMP/in/b.wav" && ls "$TMP/in" | grep -q lab && bad "-o wrote next to the input" || true
+if "$BUILD/chordlet" transcribe --model teacher -q --decoder argmax -o "$TMP/out" "$TMP/in/b.wav" &&
    [ "$(wc -l <"$TMP/out/b.lab")" -ge 8 ]; then ok "argmax decoder"; else bad "argmax decoder"; fi
 
 # 4. The demo recording, scored: a sanity floor far below what it scores.
-if "$BUILD/chordlet" transcribe -q -o "$TMP" examples/synth0046.flac &&
+if "$BUILD/chordlet" transcribe --model teacher -q -o "$TMP" examples/synth0046.flac &&
    "$BUILD/chordlet" eval --json examples/synth0046.lab "$TMP/synth0046.lab" >"$TMP/eval.json" &&
    $PY -c "
 import json; r = json.load(open('$TMP/eval.json'))['total']['scores']['root']
@@ -85,15 +85,15 @@ expect_fail() { # name needle command...
     { bad "$name: stderr lacks '$needle'"; sed 's/^/    /' "$TMP/e"; }
 }
 head -c 3000 /dev/urandom >"$TMP/garbage.wav"
-expect_fail "garbage audio" "garbage.wav" "$BUILD/chordlet" transcribe -q -o "$TMP" "$TMP/garbage.wav"
-expect_fail "missing audio" "cannot read" "$BUILD/chordlet" transcribe -q "$TMP/none.wav"
-expect_fail "missing output folder" "does not exist" "$BUILD/chordlet" transcribe -q -o "$TMP/nope" "$REF/music.wav"
-expect_fail "unknown model" "no model" "$BUILD/chordlet" transcribe -q -m "$TMP/none.chordlet" "$REF/music.wav"
+expect_fail "garbage audio" "garbage.wav" "$BUILD/chordlet" transcribe --model teacher -q -o "$TMP" "$TMP/garbage.wav"
+expect_fail "missing audio" "cannot read" "$BUILD/chordlet" transcribe --model teacher -q "$TMP/none.wav"
+expect_fail "missing output folder" "does not exist" "$BUILD/chordlet" transcribe --model teacher -q -o "$TMP/nope" "$REF/music.wav"
+expect_fail "unknown model" "no model" "$BUILD/chordlet" transcribe --model teacher -q -m "$TMP/none.chordlet" "$REF/music.wav"
 expect_fail "bad format" "lab or json" "$BUILD/chordlet" transcribe -f xml "$REF/music.wav"
 expect_fail "no input" "no audio" "$BUILD/chordlet" transcribe
 cp "$REF/music.wav" "$TMP/in/c.wav"
 cp "$TMP/garbage.wav" "$TMP/in/d.wav"
-expect_fail "one bad file among good ones" "1 of 4 files failed" "$BUILD/chordlet" transcribe -q -o "$TMP/out" "$TMP/in"
+expect_fail "one bad file among good ones" "1 of 4 files failed" "$BUILD/chordlet" transcribe --model teacher -q -o "$TMP/out" "$TMP/in"
 [ -f "$TMP/out/c.lab" ] && ok "the good files of that batch were written" || bad "a bad file stopped the batch"
 # A model whose tensor has the wrong shape: the importer copies what the
 # manifest says; the recognizer must refuse it by name.
@@ -111,7 +111,7 @@ json.dump(m, open(sys.argv[2], "w"))
 PYEOF
 "$BUILD/chordlet-train" import-teacher "$TMP/teacher" "$TMP/wrong_shape.chordlet" >/dev/null
 expect_fail "model with a wrong tensor shape" "fold0.cnn.conv2a.weight' has shape 16x32x3x3, expected 32x16x3x3" \
-  "$BUILD/chordlet" transcribe -q -m "$TMP/wrong_shape.chordlet" "$REF/music.wav"
+  "$BUILD/chordlet" transcribe --model teacher -q -m "$TMP/wrong_shape.chordlet" "$REF/music.wav"
 
 echo "# $failures failed"
 [ "$failures" -eq 0 ]
