@@ -22,6 +22,11 @@ enum {
    * state a length a little off what the decoder gives; two MPEG frames of
    * 1152 samples is the slack we allow before calling it truncated. */
   MPEG_LENGTH_SLACK = 2 * 1152,
+  /* Ogg Vorbis: the length is the last page's granule position; encoders
+   * (and Debian's game music, e.g. wesnoth's northerners.ogg, 0.13 s short)
+   * leave streams whose last packets decode to less. librosa reads what
+   * decodes; so do we, up to a second short. More is a truncated file. */
+  OGG_LENGTH_SLACK_SECONDS = 1,
   WAV_MAX_CHUNKS = 4096,    /* bound on the RIFF chunk walk */
 };
 
@@ -304,7 +309,9 @@ static chordlet_status read_frames(SNDFILE *sf, const SF_INFO *info, const char 
   if (!st && known && total != (size_t)info->frames) {
     size_t declared = (size_t)info->frames;
     int mpeg = (info->format & SF_FORMAT_TYPEMASK) == SF_FORMAT_MPEG;
-    if (!(mpeg && total < declared && declared - total <= MPEG_LENGTH_SLACK))
+    int ogg = (info->format & SF_FORMAT_TYPEMASK) == SF_FORMAT_OGG;
+    size_t slack = mpeg ? MPEG_LENGTH_SLACK : ogg ? (size_t)OGG_LENGTH_SLACK_SECONDS * (size_t)info->samplerate : 0;
+    if (!(total < declared && declared - total <= slack))
       st = chordlet_fail(err, CHORDLET_ERR_PARSE,
                          "%s: truncated or damaged: the header declares %zu frames but only %zu "
                          "could be read",
