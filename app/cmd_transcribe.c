@@ -36,6 +36,8 @@ static void usage(FILE *out) {
           "                       and confidence)\n"
           "  --decoder NAME       viterbi (default: the model's smoothing decoder) or\n"
           "                       argmax (the most probable chord of every frame)\n"
+          "  --switch-penalty X   the Viterbi decoder's cost of a chord change (natural\n"
+          "                       log; default: the model's)\n"
           "  --skip-existing      leave inputs whose output already exists (resume a batch)\n"
           "  -q, --quiet          no progress display\n"
           "\n"
@@ -203,7 +205,7 @@ static double now_seconds(void) {
 
 int cmd_transcribe(int argc, char **argv) {
   const char *out_dir = NULL, *model_name = NULL, *format = "lab";
-  recognizer_options options = {RECOGNIZER_VITERBI, NULL, NULL};
+  recognizer_options options = {RECOGNIZER_VITERBI, NULL, NULL, 0};
   bool quiet = false, skip_existing = false;
   char **args = malloc((size_t)argc * sizeof *args);
   int n_args = 0;
@@ -227,6 +229,14 @@ int cmd_transcribe(int argc, char **argv) {
       else if (strcmp(d, "argmax") == 0) options.decoder = RECOGNIZER_ARGMAX;
       else {
         fprintf(stderr, "chordlet transcribe: --decoder is viterbi or argmax, not '%s'\n", d);
+        free(args);
+        return EXIT_USAGE;
+      }
+    } else if (strcmp(a, "--switch-penalty") == 0 && has_value) {
+      char *end = NULL;
+      options.switch_penalty = strtod(argv[++i], &end);
+      if (!end || *end || !(options.switch_penalty > 0 && options.switch_penalty < 1e6)) {
+        fprintf(stderr, "chordlet transcribe: --switch-penalty wants a number above 0, not '%s'\n", argv[i]);
         free(args);
         return EXIT_USAGE;
       }

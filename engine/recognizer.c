@@ -313,7 +313,9 @@ chordlet_status recognizer_transcribe(const recognizer *r, const float *audio, s
   if (options && options->decoder == RECOGNIZER_ARGMAX) {
     decode_argmax(p170, T, P170_SIZE, path);
   } else if ((st = decode_viterbi(probs, T, n_columns, r->state_columns, r->n_states, N_HEADS,
-                                  r->switch_penalty, path, err))) {
+                                  options && options->switch_penalty > 0 ? options->switch_penalty
+                                                                         : r->switch_penalty,
+                                  path, err))) {
     goto done;
   }
   size_t n_runs = decode_runs(path, T, runs);

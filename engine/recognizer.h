@@ -31,6 +31,7 @@ typedef struct recognizer_options {
   recognizer_decoder decoder;
   recognizer_progress progress; /* may be NULL */
   void *progress_ctx;
+  double switch_penalty;         /* > 0: the Viterbi switch penalty instead of the model's */
 } recognizer_options;
 
 /* What a transcription found, beyond the segments. */

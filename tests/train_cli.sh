@@ -5,7 +5,8 @@
 #      uninterrupted run (final model, best model, log);
 #   3. stage2 (selective KD) from stage 1's model and the supervised baseline run;
 #   4. the student transcribes a file (chordlet transcribe --model) and its model
-#      file names its data, stages and commit (chordlet info);
+#      file names its data, stages and commit (chordlet info); export sets the
+#      decoder's penalty and keeps the provenance;
 #   5. misuse fails clearly: a second run into the same folder, a resume with
 #      other options, a corrupt checkpoint, stage2 without --init.
 # Usage: train_cli.sh BUILD_DIR   (needs CHORDLET_SHARED for the teacher; exit 77 without it)
@@ -78,6 +79,16 @@ fi
 grep -q "train.data" "$TMP/info" && grep -q "train.stages *stage2" "$TMP/info" && grep -q "train.commit" "$TMP/info" &&
   grep -q "student.lookahead *1" "$TMP/info" && ok "chordlet info names data, stages, commit" ||
   { bad "model provenance"; cat "$TMP/info"; }
+
+"$TRAIN" export --switch-penalty 4.5 --name live "$TMP/c/best.chordlet" "$TMP/exported.chordlet" 2>"$TMP/err" &&
+  "$BUILD/chordlet" info "$TMP/exported.chordlet" >"$TMP/info" && grep -q "decoder.switch_penalty *4.5" "$TMP/info" &&
+  grep -q "model.name *live" "$TMP/info" && grep -q "train.stages *stage2" "$TMP/info" &&
+  ! grep -q "checkpoint\." "$TMP/info" &&
+  "$BUILD/chordlet" transcribe -q --switch-penalty 2 --model "$TMP/exported.chordlet" -o "$TMP/out" "$TMP/in/synth0046.flac" &&
+  ok "export: penalty and name set, provenance kept; it transcribes" || { bad "export"; cat "$TMP/err" "$TMP/info"; }
+"$TRAIN" export "$TMP/c/checkpoint.chordlet" "$TMP/x.chordlet" 2>"$TMP/err"
+[ $? -eq 1 ] && grep -q "no front-end settings" "$TMP/err" && [ ! -e "$TMP/x.chordlet" ] &&
+  ok "export of a checkpoint: clear error, nothing written" || { bad "export of a checkpoint"; cat "$TMP/err"; }
 
 train stage1 "$TMP/a" --steps 24 --checkpoint-every 4 --valid-every 8 2>"$TMP/err"
 [ $? -eq 1 ] && grep -q "already holds a run" "$TMP/err" && ok "a second run into the same folder is refused" ||

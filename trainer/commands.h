@@ -12,5 +12,6 @@ int cmd_features(int argc, char **argv);
 /* stage1, stage2, supervised (argv[0] names which) */
 int cmd_train(int argc, char **argv);
 int cmd_stats(int argc, char **argv);
+int cmd_export(int argc, char **argv);
 
 #endif

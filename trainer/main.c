@@ -24,6 +24,8 @@ static void usage(FILE *out) {
           "                                    train the student on the teacher's pseudo-labels\n"
           "  stage2 --init MODEL --out RUN ...  continue on ground truth with selective KD\n"
           "  supervised --out RUN ...           the baseline: ground truth only, from scratch\n"
+          "  export IN OUT [--switch-penalty X] a run's student model as the model file\n"
+          "                                    chordlet ships (decoder setting, name)\n"
           "  version                           print the version\n"
           "\n"
           "`chordlet-train COMMAND --help` explains a command.\n");
@@ -40,6 +42,7 @@ int main(int argc, char **argv) {
   if (strcmp(command, "pseudo-label") == 0) return cmd_pseudo_label(argc - 1, argv + 1);
   if (strcmp(command, "features") == 0) return cmd_features(argc - 1, argv + 1);
   if (strcmp(command, "stats") == 0) return cmd_stats(argc - 1, argv + 1);
+  if (strcmp(command, "export") == 0) return cmd_export(argc - 1, argv + 1);
   if (!strcmp(command, "stage1") || !strcmp(command, "stage2") || !strcmp(command, "supervised"))
     return cmd_train(argc - 1, argv + 1);
   if (strcmp(command, "version") == 0 || strcmp(command, "--version") == 0) {

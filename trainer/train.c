@@ -98,7 +98,7 @@ static void usage(FILE *out, const char *command) {
           "The run folder gets checkpoint.chordlet, best.chordlet, log.csv, curve.png.\n"
           "\n"
           "  --out RUN            the run's folder (created)\n"
-          "  --train PATH         feature caches or folders of them (repeatable)\n"
+          "  --train PATH         feature caches, folders or .txt lists of them (repeatable)\n"
           "  --valid PATH         validation caches with ground truth (repeatable)\n"
           "  --init MODEL         stage 2: the stage-1 model or checkpoint to start from\n"
           "  --resume             continue RUN from its checkpoint (same options)\n"
@@ -556,8 +556,8 @@ static int run(train_options *o) {
     return TRAIN_EXIT_FAIL;
   }
   if (!o->quiet)
-    fprintf(stderr, "%s: %s; %zu windows of %d frames; %d parameters floats %zu; loaded in %.1f s\n", o->program,
-            data_text, n_windows, o->frames, c->n_bins, s.n_floats, now_seconds() - t0);
+    fprintf(stderr, "%s: %s; %zu windows of %d frames; %zu parameter floats; loaded in %.1f s\n", o->program,
+            data_text, n_windows, o->frames, s.n_floats, now_seconds() - t0);
 
   /* trainers */
   openblas_set_num_threads(1);

@@ -95,6 +95,24 @@ static void path_list_free(path_list *l) {
 static chordlet_status collect(const char *path, path_list *l, chordlet_error *err) {
   struct stat st;
   if (stat(path, &st) != 0) return chordlet_fail(err, CHORDLET_ERR_IO, "cannot read %s", path);
+  if (ends_with(path, ".txt") && S_ISREG(st.st_mode)) { /* a list of caches, one a line, '#' comments */
+    FILE *f = fopen(path, "r");
+    if (!f) return chordlet_fail(err, CHORDLET_ERR_IO, "cannot open the list %s", path);
+    char line[4096];
+    int n = 0;
+    chordlet_status status = CHORDLET_OK;
+    while (!status && fgets(line, sizeof line, f)) {
+      n++;
+      line[strcspn(line, "\r\n")] = '\0';
+      if (!line[0] || line[0] == '#') continue;
+      if (stat(line, &st) != 0 || S_ISDIR(st.st_mode))
+        status = chordlet_fail(err, CHORDLET_ERR_IO, "%s:%d: %s is not a cache file", path, n, line);
+      else if (path_add(l, line))
+        status = chordlet_fail(err, CHORDLET_ERR_NO_MEMORY, "out of memory");
+    }
+    fclose(f);
+    return status;
+  }
   if (!S_ISDIR(st.st_mode)) return path_add(l, path) ? chordlet_fail(err, CHORDLET_ERR_NO_MEMORY, "out of memory") : 0;
   DIR *d = opendir(path);
   if (!d) return chordlet_fail(err, CHORDLET_ERR_IO, "cannot open folder %s", path);

@@ -47,8 +47,8 @@ typedef struct train_set {
 typedef enum train_target { TARGET_GROUND_TRUTH, TARGET_PSEUDO } train_target;
 
 /*
- * Loads every cache in `paths` (files, or folders of *.chordlet caches,
- * sorted). With max_hours > 0 only songs up to that many hours are taken, in
+ * Loads every cache in `paths` (files, folders of *.chordlet caches
+ * (sorted), or .txt lists of cache files). With max_hours > 0 only songs up to that many hours are taken, in
  * an order shuffled by seed (so a budget takes a fair sample of the pools).
  * keep_teacher: keep the teacher's probabilities (stage 2's KD needs them;
  * the argmax is kept regardless). A cache that is corrupt, of another front
