@@ -56,7 +56,7 @@ LIB_SO := $(BUILD)/libchordlet.so
 CMD    := $(BUILD)/chordlet
 TRAIN  := $(BUILD)/chordlet-train
 
-.PHONY: all tests test install clean eval-teacher bench data model baseline
+.PHONY: all tests test install clean eval-teacher bench data model baseline ablations
 all: $(LIB_A) $(LIB_SO) $(CMD) $(if $(TRAINER_SRC),$(TRAIN))
 tests: all $(TEST_BIN)
 
@@ -107,6 +107,11 @@ model: data
 
 baseline: data
 	sh scripts/make-baseline.sh
+
+# Design questions on the validation split (scripts/ablations.sh): real
+# recordings in stage 1, the KD weight alpha, pitch-shift augmentation.
+ablations: data
+	sh scripts/ablations.sh
 
 # Speed tables (docs/RESULTS.md): x real time against in-process baselines.
 BENCH_SRC := $(sort $(wildcard bench/*.c))

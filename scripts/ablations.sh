@@ -1,0 +1,65 @@
+#!/bin/sh
+# ablations.sh: the design questions of docs/RESULTS.md, answered on the
+# VALIDATION split (never the test split), each run resumable (`make ablations`):
+#   real      stage 1 on renders + Debian's recorded music (the make model pool)
+#             against renders only, same steps;
+#   alpha     stage 2 with KD weight 0, 0.3 and 0.6 from the same stage-1 model
+#             (PAPER.md 1.6, the paper's Figure 5 question);
+#   shift     stage 2 (alpha 0.3) with pitch-shift augmentation -5..+6
+#             semitones in the feature domain against none.
+# Each run's best validation frame accuracy is printed; `scripts/eval-model.sh
+# RUN/best.chordlet NAME valid` gives mir_eval's metrics for any of them.
+# Settings: ABLATION_STEPS1 (stage-1 steps, 1000), ABLATION_STEPS2 (stage-2
+# steps, 500), ABLATIONS ("real alpha shift"), DATA_DIR, RUNS_DIR.
+set -eu
+cd "$(dirname "$0")/.."
+DATA=${DATA_DIR:-work/data}
+RUNS=${RUNS_DIR:-work/runs}
+OUT=work/ablation
+S1=${ABLATION_STEPS1:-1000}
+S2=${ABLATION_STEPS2:-500}
+WHICH=${ABLATIONS:-real alpha shift}
+TRAIN=${CHORDLET_TRAIN:-./build/chordlet-train}
+mkdir -p "$OUT"
+VALID="--valid $DATA/features/valid"
+best() { # the best validation accuracy of a run
+  awk -F, 'NR > 1 && $10 > b { b = $10 } END { printf "%.4f", b }' "$1/log.csv"
+}
+
+for w in $WHICH; do
+  case $w in
+  real)
+    # The unlabelled caches without the recordings (their stems are the .ogg names).
+    sed 's|.*/||; s|\.ogg$||' "$DATA/lists/real.txt" >"$OUT/real_stems.txt"
+    for f in "$DATA"/features/unlabelled/*.chordlet; do
+      b=$(basename "$f")
+      grep -qxF "${b%-*}" "$OUT/real_stems.txt" || echo "$f"
+    done >"$OUT/renders_only.txt"
+    # shellcheck disable=SC2086
+    $TRAIN stage1 -q --resume --steps "$S1" --valid-every $((S1 / 5)) --out "$OUT/s1-with-real" \
+      --train "$DATA/features/unlabelled" $VALID
+    # shellcheck disable=SC2086
+    $TRAIN stage1 -q --resume --steps "$S1" --valid-every $((S1 / 5)) --out "$OUT/s1-renders-only" \
+      --train "$OUT/renders_only.txt" $VALID
+    echo "stage 1, $S1 steps: with recordings $(best "$OUT/s1-with-real"), renders only $(best "$OUT/s1-renders-only")"
+    ;;
+  alpha)
+    for a in 0 0.3 0.6; do
+      # shellcheck disable=SC2086
+      $TRAIN stage2 -q --resume --steps "$S2" --valid-every $((S2 / 5)) --alpha "$a" \
+        --init "$RUNS/stage1/best.chordlet" --out "$OUT/s2-alpha$a" --train "$DATA/features/labelled" $VALID
+      echo "stage 2, $S2 steps, alpha $a: $(best "$OUT/s2-alpha$a")"
+    done
+    ;;
+  shift)
+    # shellcheck disable=SC2086
+    $TRAIN stage2 -q --resume --steps "$S2" --valid-every $((S2 / 5)) --shift -5:6 \
+      --init "$RUNS/stage1/best.chordlet" --out "$OUT/s2-shift" --train "$DATA/features/labelled" $VALID
+    echo "stage 2, $S2 steps, alpha 0.3, pitch shift -5..6: $(best "$OUT/s2-shift") (none: see alpha 0.3)"
+    ;;
+  *)
+    echo "ablations.sh: unknown ablation '$w'" >&2
+    exit 2
+    ;;
+  esac
+done
