@@ -71,5 +71,7 @@
 #define MK_TRAIN_DATA "train.data"                   /* str: pools, hours, seeds */
 #define MK_TRAIN_STAGES "train.stages"               /* str: stage, steps, loss settings */
 #define MK_TRAIN_COMMIT "train.commit"               /* str: git commit of the trainer */
+#define MK_TRAIN_INIT_DATA "train.init_data"         /* str: train.data of the model a run started from */
+#define MK_TRAIN_INIT_STAGES "train.init_stages"     /* str: its train.stages */
 
 #endif

@@ -45,7 +45,7 @@ $TRAIN stage2 --resume --seed "$SEED" --threads "$THREADS" --steps "$S2" --valid
   --valid "$DATA/features/valid"
 
 echo "== 3/3 export"
-$TRAIN export --switch-penalty "$PENALTY" --name default \
+$TRAIN export --switch-penalty "$PENALTY" --name default --init-provenance "$RUNS/stage1/best.chordlet" \
   --description "chordlet's live student: 2E1D, lookahead 1 frame (20 ms), stage 1 + stage 2 (selective KD)" \
   "$RUNS/stage2/best.chordlet" models/default.chordlet
 ./build/chordlet info models/default.chordlet | head -20

@@ -80,9 +80,11 @@ grep -q "train.data" "$TMP/info" && grep -q "train.stages *stage2" "$TMP/info" &
   grep -q "student.lookahead *1" "$TMP/info" && ok "chordlet info names data, stages, commit" ||
   { bad "model provenance"; cat "$TMP/info"; }
 
-"$TRAIN" export --switch-penalty 4.5 --name live "$TMP/c/best.chordlet" "$TMP/exported.chordlet" 2>"$TMP/err" &&
+"$TRAIN" export --switch-penalty 4.5 --name live --init-provenance "$TMP/a/best.chordlet" "$TMP/c/best.chordlet" \
+  "$TMP/exported.chordlet" 2>"$TMP/err" && 
   "$BUILD/chordlet" info "$TMP/exported.chordlet" >"$TMP/info" && grep -q "decoder.switch_penalty *4.5" "$TMP/info" &&
   grep -q "model.name *live" "$TMP/info" && grep -q "train.stages *stage2" "$TMP/info" &&
+  grep -q "train.init_stages *stage1" "$TMP/info" && grep -q "train.init_data *stage1" "$TMP/info" &&
   ! grep -q "checkpoint\." "$TMP/info" &&
   "$BUILD/chordlet" transcribe -q --switch-penalty 2 --model "$TMP/exported.chordlet" -o "$TMP/out" "$TMP/in/synth0046.flac" &&
   ok "export: penalty and name set, provenance kept; it transcribes" || { bad "export"; cat "$TMP/err" "$TMP/info"; }

@@ -26,13 +26,16 @@ static void usage(FILE *out) {
           "model file chordlet ships, setting:\n"
           "  --switch-penalty X   the Viterbi decoder's cost of a chord change\n"
           "  --name NAME          model.name\n"
-          "  --description TEXT   model.description\n");
+          "  --description TEXT   model.description\n"
+          "  --init-provenance M  also record the data and stages of the model M the run\n"
+          "                       started from (stage 2: its stage-1 model) as\n"
+          "                       train.init_data and train.init_stages\n");
 }
 
 static int dropped(const char *key) { return !strncmp(key, "checkpoint.", 11); }
 
 int cmd_export(int argc, char **argv) {
-  const char *in = NULL, *out = NULL, *name = NULL, *description = NULL;
+  const char *in = NULL, *out = NULL, *name = NULL, *description = NULL, *init = NULL;
   double penalty = -1;
   for (int i = 1; i < argc; i++) {
     const char *a = argv[i];
@@ -48,6 +51,8 @@ int cmd_export(int argc, char **argv) {
       }
     } else if (!strcmp(a, "--name") && i + 1 < argc) {
       name = argv[++i];
+    } else if (!strcmp(a, "--init-provenance") && i + 1 < argc) {
+      init = argv[++i];
     } else if (!strcmp(a, "--description") && i + 1 < argc) {
       description = argv[++i];
     } else if (a[0] == '-') {
@@ -92,6 +97,7 @@ int cmd_export(int argc, char **argv) {
   for (size_t i = 0; !st && i < model_file_n_meta(m); i++) {
     const model_meta *k = model_file_meta_at(m, i);
     if (dropped(k->key)) continue;
+    if (init && (!strcmp(k->key, MK_TRAIN_INIT_DATA) || !strcmp(k->key, MK_TRAIN_INIT_STAGES))) continue;
     if (penalty >= 0 && !strcmp(k->key, MK_DECODER_PENALTY)) continue;
     if (name && !strcmp(k->key, MK_NAME)) continue;
     if (description && !strcmp(k->key, MK_DESCRIPTION)) continue;
@@ -101,6 +107,16 @@ int cmd_export(int argc, char **argv) {
     case MODEL_META_STR: st = model_writer_set_str(w, k->key, k->str, &err); break;
     case MODEL_META_I32_ARRAY: st = model_writer_set_i32_array(w, k->key, k->i32, k->count, &err); break;
     }
+  }
+  if (!st && init) { /* the run's starting point: its own data and stages */
+    model_file *im = NULL;
+    const char *data = NULL, *stages = NULL;
+    st = model_file_load(init, &im, &err);
+    if (!st) st = model_file_get_str(im, MK_TRAIN_DATA, &data, &err);
+    if (!st) st = model_file_get_str(im, MK_TRAIN_STAGES, &stages, &err);
+    if (!st) st = model_writer_set_str(w, MK_TRAIN_INIT_DATA, data, &err);
+    if (!st) st = model_writer_set_str(w, MK_TRAIN_INIT_STAGES, stages, &err);
+    model_file_free(im);
   }
   if (!st && penalty >= 0) st = model_writer_set_f64(w, MK_DECODER_PENALTY, penalty, &err);
   if (!st && name) st = model_writer_set_str(w, MK_NAME, name, &err);

@@ -735,7 +735,9 @@ static int run(train_options *o) {
   }
   if (!o->quiet) fprintf(stderr, "\n");
   if (log) fclose(log);
-  if (status == TRAIN_EXIT_OK) {
+  if (status == TRAIN_EXIT_OK && s.step == run_step0) {
+    if (!o->quiet) fprintf(stderr, "%s: %s is complete (step %ld)\n", o->program, o->out_dir, s.step);
+  } else if (status == TRAIN_EXIT_OK) { /* final.chordlet is rewritten only when steps were taken */
     plot_curve(o->out_dir);
     snprintf(path, sizeof path, "%s/final.chordlet", o->out_dir);
     if (export_model(path, o, c, s.params, &data.frontend, data_text, s.step, last_valid, &err)) {
