@@ -1,5 +1,5 @@
 /* test_midi_file.c: the trainer's Standard MIDI File reader (trainer/midi_file.c,
- * compiled into this test: test programs link the engine, not the trainer).
+ * linked with the trainer's objects like every test).
  *   1. a hand-made format-1 file: tempo change, running status (also across a
  *      sysex), note-on of velocity 0, unknown chunk, SMPTE time: exact times;
  *   2. each malformed file a clear error: missing header, format 2, division
@@ -15,7 +15,7 @@
 #include <string.h>
 
 #include "check.h"
-#include "midi_file.c"
+#include "midi_file.h"
 
 typedef struct bytes {
   unsigned char data[4096];
