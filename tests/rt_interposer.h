@@ -119,4 +119,22 @@ static long count_off(void) {
   return n_alloc + n_free + n_lock;
 }
 
+#if !UNDER_ASAN
+/* Makes one malloc, one free and one lock with counting on (through volatile
+ * pointers, or the compiler removes the pair) and returns 1 if exactly those
+ * were seen: a broken interposer cannot pass a zero-count test silently. */
+static int interposer_self_check(void) {
+  void *(*volatile do_malloc)(size_t) = malloc;
+  void (*volatile do_free)(void *) = free;
+  count_on();
+  void *volatile probe = do_malloc(32);
+  do_free(probe);
+  pthread_mutex_t mu = PTHREAD_MUTEX_INITIALIZER;
+  pthread_mutex_lock(&mu);
+  pthread_mutex_unlock(&mu);
+  count_off();
+  return n_alloc == 1 && n_free == 1 && n_lock == 1;
+}
+#endif
+
 #endif
