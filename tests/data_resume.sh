@@ -23,14 +23,22 @@ for delay in 1 4 9; do
   pkill -9 -f "$TMP/killed$delay" 2>/dev/null
   kill -9 "$pid" 2>/dev/null
   pkill -9 -P "$pid" 2>/dev/null
-  sleep 1
+  # a process in uninterruptible I/O dies only when the read returns: wait (10 s at most)
+  for _ in 1 2 3 4 5 6 7 8 9 10 11 12 13 14 15 16 17 18 19 20; do
+    pgrep -f "$TMP/killed$delay" >/dev/null 2>&1 || break
+    sleep 0.5
+  done
   DATA_DIR="$TMP/killed$delay" sh scripts/make-data.sh >"$TMP/k2.log" 2>&1
+  rc=$?
   checksums "$TMP/killed$delay" >"$TMP/k.sum"
-  if cmp -s "$TMP/clean.sum" "$TMP/k.sum"; then
+  if [ "$rc" -eq 0 ] && cmp -s "$TMP/clean.sum" "$TMP/k.sum"; then
     echo "ok - killed after ${delay}s and resumed: all $n files byte-equal to the uninterrupted run"
   else
-    echo "not ok - killed after ${delay}s: files differ"
+    echo "not ok - killed after ${delay}s: the resumed run exited $rc; files differ:"
+    diff "$TMP/clean.sum" "$TMP/k.sum" | grep -c '^[<>]' | sed 's/^/  lines differing: /'
     diff "$TMP/clean.sum" "$TMP/k.sum" | head
+    echo "  the resumed run's log ends:"
+    tail -n 15 "$TMP/k2.log" | sed 's/^/    /'
     failures=$((failures + 1))
   fi
   leftovers=$(find "$TMP/killed$delay" -name '*.tmp*' | wc -l)

@@ -182,8 +182,15 @@ mkdir -p "$TMP/held"
 flock "$TMP/held" sleep 3 &
 flock_pid=$!
 sleep 0.3
-expect 1 "another render is writing into this folder" -q --out "$TMP/held" "$TMP/syn/chords.mid"
+expect 1 "another render is still writing into this folder" -q --lock-wait 1 --out "$TMP/held" "$TMP/syn/chords.mid"
 kill $flock_pid 2>/dev/null
+wait $flock_pid 2>/dev/null
+# a render that was just killed may hold the lock a moment longer: wait for it
+flock "$TMP/held" sleep 1.5 &
+flock_pid=$!
+sleep 0.3
+expect 0 "waiting for another render" -q --out "$TMP/held" "$TMP/syn/chords.mid"
+wait $flock_pid 2>/dev/null
 expect 2 "--out DIR is required" "$TMP/syn/chords.mid"
 expect 2 "unknown option" --out "$TMP/o5" --colour red "$TMP/syn/chords.mid"
 expect 2 "tempo-jitter takes" --tempo-jitter 2 --out "$TMP/o5" "$TMP/syn/chords.mid"

@@ -24,6 +24,7 @@
 #include <strings.h>
 #include <sys/file.h>
 #include <sys/stat.h>
+#include <time.h>
 #include <unistd.h>
 #include <zlib.h>
 
@@ -82,6 +83,8 @@ static void usage(FILE *out) {
           "  --seed N               the seed of every draw (default 0)\n"
           "  --variants K           renders per song: <id>, <id>.v1 ... <id>.v<K-1> (default 1)\n"
           "  --jobs N               worker processes (default: the number of CPUs)\n"
+          "  --lock-wait S          how long to wait for another render writing into --out\n"
+          "                         (0..3600 s, default 30) before giving up\n"
           "  --sample-rate HZ       8000..96000 (default 22050)\n"
           "  --families LIST        program families a melodic channel is drawn from, comma-\n"
           "                         separated: piano, organ, guitar, strings, pad, original (the\n"
@@ -419,6 +422,32 @@ static int make_dirs(const char *path) {
   if (status == 0) status = make_dir(p);
   free(p);
   return status;
+}
+
+/* Takes the output folder's lock (one render per folder: another would
+ * remove our temporary files and race on the same outputs). A render that was
+ * just killed may still hold it for a moment (its workers finish dying once a
+ * blocked read of a soundfont returns), so wait a while before giving up. */
+static int lock_folder(const char *dir, int wait_seconds) {
+  int fd = open(dir, O_RDONLY | O_DIRECTORY | O_CLOEXEC);
+  if (fd < 0) {
+    fprintf(stderr, PROGRAM ": %s: %s\n", dir, strerror(errno));
+    return -1;
+  }
+  for (int tenths = 0;; tenths++) {
+    if (flock(fd, LOCK_EX | LOCK_NB) == 0) return fd;
+    if (errno != EWOULDBLOCK && errno != EINTR) break;
+    if (tenths == 0) fprintf(stderr, PROGRAM ": %s: waiting for another render writing into this folder\n", dir);
+    if (tenths >= wait_seconds * 10) {
+      errno = EWOULDBLOCK;
+      break;
+    }
+    nanosleep(&(struct timespec){.tv_nsec = 100000000}, NULL);
+  }
+  fprintf(stderr, PROGRAM ": %s: %s\n", dir,
+          errno == EWOULDBLOCK ? "another render is still writing into this folder" : strerror(errno));
+  close(fd);
+  return -1;
 }
 
 /* Temporary files of atomic_file (NAME.tmp.XXXXXX) that a killed run left
@@ -850,6 +879,7 @@ int cmd_render(int argc, char **argv) {
   int status = TRAIN_EXIT_OK, lock_fd = -1;
   const char **fonts = malloc((size_t)argc * sizeof *fonts), **inputs = malloc((size_t)argc * sizeof *inputs);
   int n_fonts = 0, n_inputs = 0;
+  long long lock_wait = 30;
   if (!fonts || !inputs) {
     fprintf(stderr, PROGRAM ": out of memory\n");
     status = TRAIN_EXIT_FAIL;
@@ -887,6 +917,9 @@ int cmd_render(int argc, char **argv) {
       i++;
     } else if (strcmp(a, "--jobs") == 0) {
       if (!parse_long(value, 1, MAX_JOBS, &n_workers)) USAGE_ERROR("--jobs takes 1..%d, not '%s'", MAX_JOBS, value);
+      i++;
+    } else if (strcmp(a, "--lock-wait") == 0) {
+      if (!parse_long(value, 0, 3600, &lock_wait)) USAGE_ERROR("--lock-wait takes 0..3600 s, not '%s'", value);
       i++;
     } else if (strcmp(a, "--sample-rate") == 0) {
       if (!parse_long(value, 8000, 96000, &n)) USAGE_ERROR("--sample-rate takes 8000..96000 Hz, not '%s'", value);
@@ -989,10 +1022,8 @@ int cmd_render(int argc, char **argv) {
     status = TRAIN_EXIT_FAIL;
     goto out;
   }
-  lock_fd = open(out_dir, O_RDONLY | O_DIRECTORY | O_CLOEXEC);
-  if (lock_fd < 0 || flock(lock_fd, LOCK_EX | LOCK_NB) != 0) {
-    fprintf(stderr, PROGRAM ": %s: %s\n", out_dir,
-            errno == EWOULDBLOCK ? "another render is writing into this folder" : strerror(errno));
+  lock_fd = lock_folder(out_dir, (int)lock_wait);
+  if (lock_fd < 0) {
     status = TRAIN_EXIT_FAIL;
     goto out;
   }
