@@ -201,8 +201,14 @@ static int run_torch(int threads, float dropout, int steps, double *fps, double 
     return 0;
   }
   char cmd[512];
-  snprintf(cmd, sizeof cmd, "%s %s --threads %d --batch %d --frames %d --steps %d --dropout %g", PYTHON,
-           TORCH_SCRIPT, threads, BATCH, FRAMES, steps, (double)dropout);
+  /* Debian's torch does its matrix products in OpenBLAS, whose own thread
+   * pool ignores torch.set_num_threads: pin it to one thread per torch thread
+   * (as the C trainer pins it), or "1 thread" runs on every core and "2"
+   * oversubscribes them. */
+  snprintf(cmd, sizeof cmd,
+           "OMP_NUM_THREADS=%d OPENBLAS_NUM_THREADS=1 MKL_NUM_THREADS=1 %s %s --threads %d --batch %d --frames %d "
+           "--steps %d --dropout %g",
+           threads, PYTHON, TORCH_SCRIPT, threads, BATCH, FRAMES, steps, (double)dropout);
   fflush(stdout);
   FILE *p = popen(cmd, "r");
   if (!p) {

@@ -10,14 +10,19 @@
 # Each run's best validation frame accuracy is printed; `scripts/eval-model.sh
 # RUN/best.chordlet NAME valid` gives mir_eval's metrics for any of them.
 # Settings: ABLATION_STEPS1 (stage-1 steps, 1000), ABLATION_STEPS2 (stage-2
-# steps, 500), ABLATIONS ("real alpha shift"), DATA_DIR, RUNS_DIR.
+# steps, 3000: make model's), ABLATION_LR2 (stage-2 peak learning rate, 3e-4:
+# make model's), ALPHAS ("0 0.3 0.6"), ABLATIONS ("real alpha shift"),
+# DATA_DIR, RUNS_DIR. Run folders are named by their steps, so runs of
+# another budget never collide.
 set -eu
 cd "$(dirname "$0")/.."
 DATA=${DATA_DIR:-work/data}
 RUNS=${RUNS_DIR:-work/runs}
 OUT=work/ablation
 S1=${ABLATION_STEPS1:-1000}
-S2=${ABLATION_STEPS2:-500}
+S2=${ABLATION_STEPS2:-3000}
+LR2=${ABLATION_LR2:-3e-4}
+ALPHAS=${ALPHAS:-0 0.3 0.6}
 WHICH=${ABLATIONS:-real alpha shift}
 TRAIN=${CHORDLET_TRAIN:-./build/chordlet-train}
 mkdir -p "$OUT"
@@ -44,18 +49,18 @@ for w in $WHICH; do
     echo "stage 1, $S1 steps: with recordings $(best "$OUT/s1-with-real"), renders only $(best "$OUT/s1-renders-only")"
     ;;
   alpha)
-    for a in 0 0.3 0.6; do
+    for a in $ALPHAS; do
       # shellcheck disable=SC2086
-      $TRAIN stage2 -q --resume --steps "$S2" --valid-every $((S2 / 5)) --alpha "$a" \
-        --init "$RUNS/stage1/best.chordlet" --out "$OUT/s2-alpha$a" --train "$DATA/features/labelled" $VALID
-      echo "stage 2, $S2 steps, alpha $a: $(best "$OUT/s2-alpha$a")"
+      $TRAIN stage2 -q --resume --steps "$S2" --lr "$LR2" --valid-every $((S2 / 5)) --alpha "$a" \
+        --init "$RUNS/stage1/best.chordlet" --out "$OUT/s2-$S2-alpha$a" --train "$DATA/features/labelled" $VALID
+      echo "stage 2, $S2 steps, lr $LR2, alpha $a: $(best "$OUT/s2-$S2-alpha$a")"
     done
     ;;
   shift)
     # shellcheck disable=SC2086
-    $TRAIN stage2 -q --resume --steps "$S2" --valid-every $((S2 / 5)) --shift -5:6 \
-      --init "$RUNS/stage1/best.chordlet" --out "$OUT/s2-shift" --train "$DATA/features/labelled" $VALID
-    echo "stage 2, $S2 steps, alpha 0.3, pitch shift -5..6: $(best "$OUT/s2-shift") (none: see alpha 0.3)"
+    $TRAIN stage2 -q --resume --steps "$S2" --lr "$LR2" --valid-every $((S2 / 5)) --shift -5:6 \
+      --init "$RUNS/stage1/best.chordlet" --out "$OUT/s2-$S2-shift" --train "$DATA/features/labelled" $VALID
+    echo "stage 2, $S2 steps, lr $LR2, alpha 0.3, pitch shift -5..6: $(best "$OUT/s2-$S2-shift") (none: see alpha 0.3)"
     ;;
   *)
     echo "ablations.sh: unknown ablation '$w'" >&2
