@@ -9,11 +9,8 @@
 #include <stdlib.h>
 #include <string.h>
 
+#include "denormals.h"
 #include "error.h"
-
-#if defined(__SSE__)
-#include <xmmintrin.h>
-#endif
 
 enum {
   MAX_STAGES = 8,   /* 768 kHz needs 5 */
@@ -74,30 +71,7 @@ struct cqt_stream {
   void *block;              /* one allocation: rings and mag */
 };
 
-/* ------------------------------------------------------------- denormals */
-
-#if defined(__SSE__)
-typedef unsigned int fpu_state;
-static inline fpu_state fpu_enter(void) {
-  unsigned int csr = _mm_getcsr();
-  _mm_setcsr(csr | 0x8040u); /* FTZ (bit 15) and DAZ (bit 6) */
-  return csr;
-}
-static inline void fpu_leave(fpu_state csr) { _mm_setcsr(csr); }
-#elif defined(__aarch64__)
-typedef uint64_t fpu_state;
-static inline fpu_state fpu_enter(void) {
-  uint64_t fpcr;
-  __asm__ volatile("mrs %0, fpcr" : "=r"(fpcr));
-  __asm__ volatile("msr fpcr, %0" : : "r"(fpcr | (1ull << 24))); /* FZ */
-  return fpcr;
-}
-static inline void fpu_leave(fpu_state fpcr) { __asm__ volatile("msr fpcr, %0" : : "r"(fpcr)); }
-#else
-typedef int fpu_state; /* no flush-to-zero control: INPUT_FLOOR keeps the FIR states clean */
-static inline fpu_state fpu_enter(void) { return 0; }
-static inline void fpu_leave(fpu_state s) { (void)s; }
-#endif
+/* Denormals: fpu_enter()/fpu_leave() of denormals.h around process(). */
 
 /* ------------------------------------------------------------- creation */
 

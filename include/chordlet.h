@@ -49,6 +49,130 @@ CHORDLET_RT const char *chordlet_version(void);
 /* A short English name of a status code. Thread: any. */
 CHORDLET_RT const char *chordlet_status_name(chordlet_status status);
 
+/* ------------------------------------------------------------------ models */
+
+/* A live model: a student (.chordlet) with its front end, network and
+ * decoder settings. Read-only once loaded; many streams may share one.
+ * The teacher cannot stream (whole-song normalisation, a bidirectional LSTM):
+ * loading it here fails with a message saying so. */
+typedef struct chordlet_model chordlet_model;
+
+/* Loads and checks a model file. Thread: main or worker (allocates, reads
+ * the file): never the audio thread. */
+chordlet_status chordlet_model_load(const char *path, chordlet_model **out, chordlet_error *err);
+
+/* NULL is fine. Only after every stream made from it is freed.
+ * Thread: main or worker. */
+void chordlet_model_free(chordlet_model *model);
+
+/* The model's name (metadata "name"). Thread: any. */
+CHORDLET_RT const char *chordlet_model_name(const chordlet_model *model);
+
+/* ----------------------------------------------------------------- streams */
+
+/* How a stream decides and reports chords. */
+typedef struct chordlet_stream_options {
+  /* The online smoother's fixed lag in hops (0..50): frame t is decided when
+   * frame t + lag is in. More lag, less flicker, later readout; the lag is
+   * part of chordlet_stream_latency(). Default 4 (80 ms at 20 ms hops). */
+  int smoothing_frames;
+  /* The smoother's cost of a chord change (natural log); <= 0: the model's
+   * own (metadata decoder.switch_penalty, tuned offline). Default 0. */
+  double switch_penalty;
+  /* A decided chord whose probability is below this (0..1) does not replace
+   * the chord on display: the readout holds the previous one (single notes,
+   * noise). Default 0: every decision counts. */
+  float min_confidence;
+} chordlet_stream_options;
+
+/* The defaults above. Thread: any. */
+CHORDLET_RT void chordlet_stream_options_default(chordlet_stream_options *options);
+
+enum { CHORDLET_CHORD_X = 168, CHORDLET_CHORD_N = 169, CHORDLET_N_CHORDS = 170, CHORDLET_NAME_MAX = 16 };
+
+/* A change of chord. Times count input samples since creation or the last
+ * reset, in seconds at the stream's rate. */
+typedef struct chordlet_event {
+  unsigned long long frame; /* the hop index where the new chord starts */
+  double time;              /* where in the audio the new chord starts: frame * hop */
+  double decided;           /* how much audio had been processed when it was decided:
+                               time + chordlet_stream_latency() - one hop */
+  int chord;                /* 0..169: 14 * root + quality, CHORDLET_CHORD_X, CHORDLET_CHORD_N */
+  int root;                 /* 0..11 (C..B), -1 for N and X */
+  int quality;              /* 0..13 (min maj dim aug min6 maj6 min7 minmaj7 maj7 7 dim7 hdim7 sus2 sus4), -1 */
+  float confidence;         /* the network's probability of this chord at that frame */
+  char name[CHORDLET_NAME_MAX]; /* Harte label: "C#:min7", "G" (major), "N", "X" */
+} chordlet_event;
+
+/*
+ * A live recogniser: audio in blocks on the audio thread, chord events out.
+ *
+ *   audio thread   chordlet_stream_process(): the streaming CQT; each
+ *                  finished feature frame goes into a lock-free ring.
+ *   worker thread  chordlet_stream_work(): the network (incremental, cached
+ *                  keys/values) and the online smoother over the frames in
+ *                  the ring; chord changes go into a second ring.
+ *   reader         chordlet_stream_next_event(): one thread (the audio thread
+ *                  is fine: it never blocks).
+ * Offline, one thread may call all three in turn. A worker that falls more
+ * than the frame ring (about 5 s) behind loses frames: they are counted
+ * (chordlet_stream_frames_dropped) and the network restarts after the gap.
+ */
+typedef struct chordlet_stream chordlet_stream;
+
+/* A stream for `model` (kept alive by the caller) at the host's sample rate
+ * (8 kHz..384 kHz), for blocks of up to max_block frames (larger blocks are
+ * fine too, just processed in max_block pieces). options may be NULL (the
+ * defaults). Thread: main (allocates; plans FFTs). */
+chordlet_status chordlet_stream_create(const chordlet_model *model, double sample_rate, size_t max_block,
+                                       const chordlet_stream_options *options, chordlet_stream **out,
+                                       chordlet_error *err);
+
+/* NULL is fine. The worker must not be inside chordlet_stream_work().
+ * Thread: main. */
+void chordlet_stream_free(chordlet_stream *stream);
+
+/* Consumes n frames of audio: n_channels channel buffers of n samples,
+ * mixed to mono (their mean). NaN and infinite samples count as silence.
+ * Never allocates, locks, blocks or does I/O; work is bounded by n.
+ * Thread: audio. */
+CHORDLET_RT void chordlet_stream_process(chordlet_stream *stream, const float *const *channels, int n_channels,
+                                         size_t n);
+
+/* Runs the network over every feature frame waiting in the ring (at most the
+ * ring's capacity); returns how many it ran. Allocates nothing.
+ * Thread: worker (one at a time). */
+CHORDLET_RT int chordlet_stream_work(chordlet_stream *stream);
+
+/* Frames waiting for chordlet_stream_work(). Thread: any. */
+CHORDLET_RT int chordlet_stream_pending(chordlet_stream *stream);
+
+/* The next chord change: 1 and fills event, or 0 when there is none yet.
+ * Thread: the reader (one thread). */
+CHORDLET_RT int chordlet_stream_next_event(chordlet_stream *stream, chordlet_event *event);
+
+/* Forget the audio so far (a transport jump): the next sample is time 0 and
+ * events from before are dropped. Thread: audio. */
+CHORDLET_RT void chordlet_stream_reset(chordlet_stream *stream);
+
+/* The readout's delay, from a chord change in the audio to its event: the
+ * wait for the first frame centred at or after the change (up to one hop),
+ * the front end's delay, the model's lookahead and the smoother's lag, at
+ * 20 ms hops 20 + 120 + 20 + 80 = 240 ms with the defaults. (A network that
+ * needs a frame or two more to be sure of a chord adds those; the tests
+ * measure the whole.) What a host compensates, e.g. the LV2 latency port.
+ * Thread: any. */
+CHORDLET_RT double chordlet_stream_latency(const chordlet_stream *stream);
+CHORDLET_RT unsigned long chordlet_stream_latency_samples(const chordlet_stream *stream);
+
+/* Seconds between feature frames (the hop). Thread: any. */
+CHORDLET_RT double chordlet_stream_hop(const chordlet_stream *stream);
+
+/* Frames lost to a worker that fell behind, and events lost to a reader that
+ * fell behind, since creation. Thread: any. */
+CHORDLET_RT unsigned long long chordlet_stream_frames_dropped(chordlet_stream *stream);
+CHORDLET_RT unsigned long long chordlet_stream_events_dropped(chordlet_stream *stream);
+
 #ifdef __cplusplus
 }
 #endif

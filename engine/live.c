@@ -1,0 +1,408 @@
+/*
+ * live.c: the public streaming recogniser of chordlet.h (chordlet_model_*,
+ * chordlet_stream_*): the streaming CQT on the audio thread, the student and
+ * the fixed-lag smoother on a worker, two lock-free rings between them.
+ *
+ *   process() ── frame ring ──► work(): student_stream_push ──► softmax
+ *   (audio)     (frames + index,        ──► online_decoder_push ──► changes
+ *                generation)                  ── event ring ──► next_event()
+ *
+ * Reset from the audio thread cannot touch the worker's state (it may be
+ * mid-inference), so it bumps a generation counter: frames carry the
+ * generation they were made in, the worker restarts its network and smoother
+ * on the first frame of a new generation, and the reader drops events of an
+ * old one. A gap in frame indices (the ring overflowed) restarts them too:
+ * the network's cached keys would otherwise join audio that is not adjacent.
+ */
+#define _POSIX_C_SOURCE 200809L /* strdup */
+#include <math.h>
+#include <stdatomic.h>
+#include <stdlib.h>
+#include <string.h>
+
+#include "chordlet.h"
+#include "cqt.h"
+#include "denormals.h"
+#include "error.h"
+#include "model_keys.h"
+#include "modelfile.h"
+#include "online_decode.h"
+#include "spsc.h"
+#include "stream.h"
+#include "student.h"
+#include "vocab.h"
+
+enum {
+  FRAME_RING = 256, /* frames the worker may fall behind: 5.12 s at 20 ms hops */
+  EVENT_RING = 256, /* chord changes the reader may fall behind */
+  MAX_SMOOTHING = 50,
+};
+
+struct chordlet_model {
+  char *name;
+  cqt_params front_end;
+  student_config net;
+  float *params;         /* (student_layout's n_floats) */
+  double switch_penalty; /* the decoder's, tuned offline */
+};
+
+/* ------------------------------------------------------------------ models */
+
+chordlet_status chordlet_model_load(const char *path, chordlet_model **out, chordlet_error *err) {
+  if (!out || !path) return chordlet_fail(err, CHORDLET_ERR_INVALID_ARGUMENT, "no model path");
+  *out = NULL;
+  model_file *m = NULL;
+  chordlet_model *model = calloc(1, sizeof *model);
+  if (!model) return chordlet_fail(err, CHORDLET_ERR_NO_MEMORY, "out of memory");
+  const char *arch = NULL, *name = NULL, *kind = NULL;
+  chordlet_status st = model_file_load(path, &m, err);
+  if (!st) st = model_file_get_str(m, MK_ARCHITECTURE, &arch, err);
+  if (!st) st = model_file_get_str(m, MK_NAME, &name, err);
+  if (!st && strcmp(arch, ARCH_STUDENT_2E1D) != 0)
+    st = chordlet_fail(err, CHORDLET_ERR_PARSE,
+                       "%s: a '%s' model cannot run live (only a streaming student, architecture '%s', can); "
+                       "use it offline with chordlet transcribe",
+                       path, arch, ARCH_STUDENT_2E1D);
+  if (!st) st = student_config_read(m, &model->net, err);
+  if (!st) st = cqt_params_read(m, &model->front_end, err);
+  if (!st && (model->front_end.n_bins != model->net.n_bins || model->net.n_classes != VOCAB_SIZE))
+    st = chordlet_fail(err, CHORDLET_ERR_PARSE, "%s: the front end's %d bins or the %d classes do not fit the student",
+                       path, model->front_end.n_bins, model->net.n_classes);
+  if (!st) st = model_file_get_str(m, MK_DECODER_KIND, &kind, err);
+  if (!st) st = model_file_get_f64(m, MK_DECODER_PENALTY, &model->switch_penalty, err);
+  if (!st && (strcmp(kind, "viterbi") != 0 || !(model->switch_penalty >= 0 && model->switch_penalty < 1e6)))
+    st = chordlet_fail(err, CHORDLET_ERR_PARSE, "%s: decoder '%s' with penalty %g is not one chordlet runs", path,
+                       kind, model->switch_penalty);
+  if (!st) {
+    size_t n_floats = 0;
+    student_layout(&model->net, NULL, &n_floats);
+    model->params = malloc(n_floats * sizeof *model->params);
+    model->name = strdup(name);
+    if (!model->params || !model->name) st = chordlet_fail(err, CHORDLET_ERR_NO_MEMORY, "out of memory");
+  }
+  if (!st) st = student_read_params(m, &model->net, model->params, err);
+  model_file_free(m);
+  if (st) {
+    chordlet_model_free(model);
+    return st;
+  }
+  *out = model;
+  return CHORDLET_OK;
+}
+
+void chordlet_model_free(chordlet_model *model) {
+  if (!model) return;
+  free(model->params);
+  free(model->name);
+  free(model);
+}
+
+const char *chordlet_model_name(const chordlet_model *model) { return model ? model->name : ""; }
+
+/* ----------------------------------------------------------------- streams */
+
+typedef struct frame_header {
+  uint64_t index;      /* hop index since creation/reset */
+  uint32_t generation; /* resets before it */
+  uint32_t unused;
+} frame_header; /* followed by n_bins floats */
+
+typedef struct event_slot {
+  chordlet_event event;
+  uint32_t generation;
+} event_slot;
+
+struct chordlet_stream {
+  const chordlet_model *model;
+  chordlet_stream_options options;
+  double sample_rate, hop_seconds, delay_seconds;
+  int n_bins, lookahead;
+  size_t max_block;
+
+  /* audio thread */
+  cqt_stream *cqt;
+  float *mono;        /* (max_block) the mixdown */
+  float *frames;      /* (max_frames, n_bins) frames one block completes */
+  size_t max_frames;  /* cqt_stream_max_frames_per_block(max_block) */
+  uint64_t next_index;
+
+  /* worker thread */
+  student_stream *net;
+  online_decoder *smoother;
+  float *probs;          /* (170) */
+  uint32_t generation_seen;
+  uint64_t expected_index; /* the index the next frame should have */
+  uint64_t base_index;     /* the index of the network's frame 0 */
+  uint64_t net_frames;     /* frames pushed into the network since its restart */
+  int on_display;          /* the chord last reported, -1 before the first */
+
+  /* between them */
+  spsc_ring frame_ring, event_ring;
+  void *frame_storage, *event_storage;
+  _Atomic uint32_t generation;
+  _Atomic unsigned long long frames_dropped, events_dropped;
+};
+
+void chordlet_stream_options_default(chordlet_stream_options *o) {
+  o->smoothing_frames = 4;
+  o->switch_penalty = 0;
+  o->min_confidence = 0;
+}
+
+static size_t frame_slot_bytes(int n_bins) {
+  size_t bytes = sizeof(frame_header) + (size_t)n_bins * sizeof(float);
+  return (bytes + 63) & ~(size_t)63; /* whole cache lines */
+}
+
+chordlet_status chordlet_stream_create(const chordlet_model *model, double sample_rate, size_t max_block,
+                                       const chordlet_stream_options *options, chordlet_stream **out,
+                                       chordlet_error *err) {
+  if (!out) return chordlet_fail(err, CHORDLET_ERR_INVALID_ARGUMENT, "no stream to create");
+  *out = NULL;
+  if (!model) return chordlet_fail(err, CHORDLET_ERR_INVALID_ARGUMENT, "no model");
+  if (!(sample_rate >= 8000 && sample_rate <= 384000))
+    return chordlet_fail(err, CHORDLET_ERR_RANGE, "sample rate %g Hz is outside 8000..384000", sample_rate);
+  if (max_block < 1 || max_block > (1u << 20))
+    return chordlet_fail(err, CHORDLET_ERR_RANGE, "maximum block of %zu frames is outside 1..1048576", max_block);
+  chordlet_stream_options o;
+  chordlet_stream_options_default(&o);
+  if (options) o = *options;
+  if (o.smoothing_frames < 0 || o.smoothing_frames > MAX_SMOOTHING)
+    return chordlet_fail(err, CHORDLET_ERR_RANGE, "smoothing of %d frames is outside 0..%d", o.smoothing_frames,
+                         MAX_SMOOTHING);
+  if (!(o.switch_penalty < 1e6) || !(o.min_confidence >= 0 && o.min_confidence <= 1))
+    return chordlet_fail(err, CHORDLET_ERR_RANGE, "switch penalty %g or minimum confidence %g is out of range",
+                         o.switch_penalty, (double)o.min_confidence);
+
+  chordlet_stream *s = calloc(1, sizeof *s);
+  if (!s) return chordlet_fail(err, CHORDLET_ERR_NO_MEMORY, "out of memory");
+  s->model = model;
+  s->options = o;
+  s->sample_rate = sample_rate;
+  s->max_block = max_block;
+  s->n_bins = model->front_end.n_bins;
+  s->on_display = -1;
+  chordlet_status st = cqt_stream_create(&model->front_end, sample_rate, &s->cqt, err);
+  if (!st) st = student_stream_create(&model->net, model->params, &s->net, err);
+  if (!st)
+    st = online_decoder_create(VOCAB_SIZE, o.smoothing_frames,
+                               o.switch_penalty > 0 ? o.switch_penalty : model->switch_penalty, VOCAB_N,
+                               &s->smoother, err);
+  if (!st) {
+    s->hop_seconds = cqt_stream_hop_seconds(s->cqt);
+    s->delay_seconds = cqt_stream_delay_seconds(s->cqt);
+    s->lookahead = student_stream_lookahead(s->net);
+    s->max_frames = cqt_stream_max_frames_per_block(s->cqt, max_block);
+    s->mono = malloc(max_block * sizeof *s->mono);
+    s->frames = malloc(s->max_frames * (size_t)s->n_bins * sizeof *s->frames);
+    s->probs = malloc(VOCAB_SIZE * sizeof *s->probs);
+    s->frame_storage = aligned_alloc(64, FRAME_RING * frame_slot_bytes(s->n_bins));
+    s->event_storage = aligned_alloc(64, EVENT_RING * sizeof(event_slot));
+    if (!s->mono || !s->frames || !s->probs || !s->frame_storage || !s->event_storage ||
+        spsc_init(&s->frame_ring, s->frame_storage, FRAME_RING, frame_slot_bytes(s->n_bins)) ||
+        spsc_init(&s->event_ring, s->event_storage, EVENT_RING, sizeof(event_slot)))
+      st = chordlet_fail(err, CHORDLET_ERR_NO_MEMORY, "out of memory for a stream");
+  }
+  if (st) {
+    chordlet_stream_free(s);
+    return st;
+  }
+  /* Touch every page now, so the audio thread's first writes fault nothing. */
+  memset(s->mono, 0, max_block * sizeof *s->mono);
+  memset(s->frames, 0, s->max_frames * (size_t)s->n_bins * sizeof *s->frames);
+  memset(s->frame_storage, 0, FRAME_RING * frame_slot_bytes(s->n_bins));
+  memset(s->event_storage, 0, EVENT_RING * sizeof(event_slot));
+  atomic_init(&s->generation, 0);
+  atomic_init(&s->frames_dropped, 0);
+  atomic_init(&s->events_dropped, 0);
+  *out = s;
+  return CHORDLET_OK;
+}
+
+void chordlet_stream_free(chordlet_stream *s) {
+  if (!s) return;
+  cqt_stream_free(s->cqt);
+  student_stream_free(s->net);
+  online_decoder_free(s->smoother);
+  free(s->mono);
+  free(s->frames);
+  free(s->probs);
+  free(s->frame_storage);
+  free(s->event_storage);
+  free(s);
+}
+
+/* ------------------------------------------------------------ audio thread */
+
+static void push_frames(chordlet_stream *s, size_t n_frames) {
+  const uint32_t generation = atomic_load_explicit(&s->generation, memory_order_relaxed);
+  for (size_t k = 0; k < n_frames; k++) {
+    unsigned char *slot = spsc_write_slot(&s->frame_ring);
+    const uint64_t index = s->next_index++;
+    if (!slot) {
+      atomic_fetch_add_explicit(&s->frames_dropped, 1, memory_order_relaxed);
+      continue;
+    }
+    frame_header h = {.index = index, .generation = generation};
+    memcpy(slot, &h, sizeof h);
+    memcpy(slot + sizeof h, s->frames + k * (size_t)s->n_bins, (size_t)s->n_bins * sizeof(float));
+    spsc_write_commit(&s->frame_ring);
+  }
+}
+
+void chordlet_stream_process(chordlet_stream *s, const float *const *channels, int n_channels, size_t n) {
+  if (!s || n == 0) return;
+  size_t done = 0;
+  while (done < n) {
+    const size_t len = n - done < s->max_block ? n - done : s->max_block;
+    const float *mono = NULL; /* NULL: silence (no channels) */
+    if (channels && n_channels == 1 && channels[0]) {
+      mono = channels[0] + done;
+    } else if (channels && n_channels > 1) {
+      /* The mean of the channels: a stereo mix keeps its level. A missing
+       * channel pointer counts as silence. */
+      const float scale = 1.0f / (float)n_channels;
+      memset(s->mono, 0, len * sizeof *s->mono);
+      for (int c = 0; c < n_channels; c++) {
+        if (!channels[c]) continue;
+        const float *in = channels[c] + done;
+        for (size_t i = 0; i < len; i++) s->mono[i] += in[i] * scale;
+      }
+      mono = s->mono;
+    }
+    /* NaN/Inf in a channel make the mean NaN: the CQT stream reads it as 0. */
+    size_t got = cqt_stream_process(s->cqt, mono, len, s->frames, s->max_frames);
+    push_frames(s, got);
+    done += len;
+  }
+}
+
+void chordlet_stream_reset(chordlet_stream *s) {
+  if (!s) return;
+  cqt_stream_reset(s->cqt);
+  s->next_index = 0;
+  atomic_fetch_add_explicit(&s->generation, 1, memory_order_release);
+}
+
+/* ---------------------------------------------------------- worker thread */
+
+static void restart_network(chordlet_stream *s, uint64_t first_index) {
+  student_stream_reset(s->net);
+  online_decoder_reset(s->smoother);
+  s->base_index = first_index;
+  s->net_frames = 0;
+}
+
+static void softmax(const float *logits, float *p, int n) {
+  float top = logits[0];
+  for (int c = 1; c < n; c++)
+    if (logits[c] > top) top = logits[c];
+  double sum = 0;
+  for (int c = 0; c < n; c++) sum += p[c] = expf(logits[c] - top);
+  const float inv = (float)(1.0 / sum);
+  for (int c = 0; c < n; c++) p[c] *= inv;
+}
+
+static void emit(chordlet_stream *s, uint64_t frame, int chord, float confidence, uint64_t newest_index) {
+  if (chord == s->on_display) return;
+  if (s->on_display >= 0 && confidence < s->options.min_confidence) return; /* hold the last chord */
+  s->on_display = chord;
+  event_slot *slot = spsc_write_slot(&s->event_ring);
+  if (!slot) {
+    atomic_fetch_add_explicit(&s->events_dropped, 1, memory_order_relaxed);
+    return;
+  }
+  chordlet_event *e = &slot->event;
+  memset(e, 0, sizeof *e);
+  e->frame = frame;
+  e->time = (double)frame * s->hop_seconds;
+  /* The newest frame in was emitted by the CQT when the input reached its
+   * centre plus the front end's delay. */
+  e->decided = (double)newest_index * s->hop_seconds + s->delay_seconds;
+  e->chord = chord;
+  e->root = vocab_class_root(chord);
+  e->quality = vocab_class_quality(chord);
+  e->confidence = confidence;
+  vocab_class_name(chord, e->name, sizeof e->name);
+  slot->generation = s->generation_seen;
+  spsc_write_commit(&s->event_ring);
+}
+
+int chordlet_stream_work(chordlet_stream *s) {
+  if (!s) return 0;
+  fpu_state fpu = fpu_enter();
+  int ran = 0;
+  float logits[VOCAB_SIZE];
+  for (int k = 0; k < FRAME_RING; k++) {
+    const unsigned char *slot = spsc_read_slot(&s->frame_ring);
+    if (!slot) break;
+    frame_header h;
+    memcpy(&h, slot, sizeof h);
+    if (h.generation != s->generation_seen) {
+      /* A reset on the audio thread: a new timeline from index 0. */
+      s->generation_seen = h.generation;
+      s->on_display = -1;
+      restart_network(s, h.index);
+    } else if (h.index != s->expected_index) {
+      restart_network(s, h.index); /* frames were dropped: do not join across the gap */
+    }
+    s->expected_index = h.index + 1;
+    const float *features = (const float *)(slot + sizeof h);
+    int ready = student_stream_push(s->net, features, logits);
+    spsc_read_commit(&s->frame_ring);
+    s->net_frames++;
+    ran++;
+    if (!ready) continue;
+    softmax(logits, s->probs, VOCAB_SIZE);
+    int32_t state;
+    float p;
+    if (online_decoder_push(s->smoother, s->probs, &state, &p)) {
+      /* The network's output lags its input by the lookahead, the smoother's
+       * decision lags the network's output by its lag. */
+      uint64_t out_frames = s->net_frames - (uint64_t)s->lookahead;
+      uint64_t decided = s->base_index + out_frames - 1 - (uint64_t)s->options.smoothing_frames;
+      emit(s, decided, state, p, h.index);
+    }
+  }
+  fpu_leave(fpu);
+  return ran;
+}
+
+/* ------------------------------------------------------------------ reader */
+
+int chordlet_stream_next_event(chordlet_stream *s, chordlet_event *event) {
+  if (!s || !event) return 0;
+  const uint32_t generation = atomic_load_explicit(&s->generation, memory_order_acquire);
+  for (int k = 0; k < EVENT_RING; k++) {
+    const event_slot *slot = spsc_read_slot(&s->event_ring);
+    if (!slot) return 0;
+    const int current = slot->generation == generation;
+    if (current) *event = slot->event;
+    spsc_read_commit(&s->event_ring);
+    if (current) return 1; /* else: from before a reset, skip it */
+  }
+  return 0;
+}
+
+int chordlet_stream_pending(chordlet_stream *s) { return s ? (int)spsc_count(&s->frame_ring) : 0; }
+
+double chordlet_stream_latency(const chordlet_stream *s) {
+  /* The first frame centred at or after a change is up to one hop later; it
+   * is out of the front end after its delay, its logits after the lookahead,
+   * its decision after the smoother's lag. */
+  return s->delay_seconds + (double)(1 + s->lookahead + s->options.smoothing_frames) * s->hop_seconds;
+}
+
+unsigned long chordlet_stream_latency_samples(const chordlet_stream *s) {
+  return (unsigned long)lround(chordlet_stream_latency(s) * s->sample_rate);
+}
+
+double chordlet_stream_hop(const chordlet_stream *s) { return s->hop_seconds; }
+
+unsigned long long chordlet_stream_frames_dropped(chordlet_stream *s) {
+  return atomic_load_explicit(&s->frames_dropped, memory_order_relaxed);
+}
+
+unsigned long long chordlet_stream_events_dropped(chordlet_stream *s) {
+  return atomic_load_explicit(&s->events_dropped, memory_order_relaxed);
+}
