@@ -56,8 +56,8 @@ LIB_SO := $(BUILD)/libchordlet.so
 CMD    := $(BUILD)/chordlet
 TRAIN  := $(BUILD)/chordlet-train
 
-.PHONY: all tests test install clean eval-teacher bench data model baseline ablations
-all: $(LIB_A) $(LIB_SO) $(CMD) $(if $(TRAINER_SRC),$(TRAIN))
+.PHONY: all tests test install clean eval-teacher bench data model baseline ablations plugin
+all: $(LIB_A) $(LIB_SO) $(CMD) $(if $(TRAINER_SRC),$(TRAIN)) plugin
 tests: all $(TEST_BIN)
 
 $(BUILD)/obj/trainer/%.o: CPPFLAGS_ALL += $(TRAINER_CFLAGS)
@@ -84,6 +84,29 @@ $(TRAIN): $(TRAINER_OBJ) $(LIB_A)
 $(BUILD)/tests/%: $(BUILD)/obj/tests/%.o $(TRAINER_LIB_OBJ) $(LIB_A)
 	@mkdir -p $(dir $@)
 	$(CC) $(LDFLAGS) -o $@ $< $(TRAINER_LIB_OBJ) $(LIB_A) $(TRAINER_LIBS) $(LDLIBS_ALL)
+
+# The LV2 bundle: the plugin, its Turtle, and the shipped live model beside
+# them (the plugin loads <bundle>/default.chordlet). Only lv2_descriptor is
+# exported: the engine inside stays private to the plugin.
+PLUGIN_DIR := $(BUILD)/lv2/chordlet.lv2
+PLUGIN_SRC := $(sort $(wildcard plugin/*.c))
+PLUGIN_OBJ := $(PLUGIN_SRC:%.c=$(BUILD)/obj/%.o)
+$(BUILD)/obj/plugin/%.o: CPPFLAGS_ALL += -Iplugin $(shell pkg-config --cflags lv2)
+plugin: $(PLUGIN_DIR)/chordlet.so $(PLUGIN_DIR)/manifest.ttl $(PLUGIN_DIR)/chordlet.ttl $(PLUGIN_DIR)/default.chordlet
+$(PLUGIN_DIR)/chordlet.so: $(PLUGIN_OBJ) $(LIB_A)
+	@mkdir -p $(dir $@)
+	$(CC) -shared $(LDFLAGS) -Wl,--exclude-libs,ALL -Wl,-z,defs -o $@ $(PLUGIN_OBJ) $(LIB_A) $(LDLIBS_ALL)
+$(PLUGIN_DIR)/%.ttl: ttl/%.ttl
+	@mkdir -p $(dir $@)
+	cp $< $@
+$(PLUGIN_DIR)/default.chordlet: models/default.chordlet
+	@mkdir -p $(dir $@)
+	cp $< $@
+
+# The LV2 host test loads the bundle with lilv.
+$(BUILD)/obj/tests/test_lv2_host.o: CPPFLAGS_ALL += $(shell pkg-config --cflags lilv-0 lv2)
+$(BUILD)/tests/test_lv2_host: LDLIBS_ALL += $(shell pkg-config --libs lilv-0)
+$(BUILD)/tests/test_lv2_host: | plugin
 
 # The test runner builds the variants itself (normal, sanitizers, clang).
 test:

@@ -1,0 +1,574 @@
+/*
+ * chordlet_lv2.c: chordlet.lv2, the chord readout as an LV2 plugin (mono and
+ * stereo). Ports and their meaning are in ttl/chordlet.ttl.
+ *
+ * Threads (as the LV2 book lays them out):
+ *  - run() (audio): passes the audio through untouched, feeds the streaming
+ *    front end (chordlet_stream_process), asks the worker to run the network
+ *    when frames are waiting, reads the chord changes the worker produced
+ *    and writes them to the control outputs, the notify port (a
+ *    chordlet:ChordChange object per change) and the MIDI port. It never
+ *    allocates, locks or touches a file.
+ *  - work() (the host's worker thread): the network (chordlet_stream_work),
+ *    loading a model and building its stream, freeing what was replaced.
+ *  - work_response() (audio): installs a stream the worker built.
+ *  - instantiate/activate/deactivate/cleanup/state (main).
+ * One network job is in flight at a time (a flag set by run(), cleared by
+ * work()), so the worker's queue never fills with them. A replaced stream is
+ * freed by a job queued after every job that could still use it: the host
+ * runs one instance's work() calls one after another.
+ *
+ * Latency: the readout lags the audio by chordlet_stream_latency() (240 ms
+ * with the shipped model). The audio itself passes through with no delay, so
+ * the plugin reports no audio latency (a host would otherwise delay every
+ * other track, or the live monitor, by a quarter of a second for a display);
+ * the readout's delay is on the "latency" output, in milliseconds.
+ *
+ * When events are sent: a chord change is written, at frame 0 of the block,
+ * in the first run() after the worker decided it; with a host that runs the
+ * worker at once that is the block that completed the deciding frame.
+ * MIDI: note-offs of the previous chord's notes, then note-ons (channel 1,
+ * velocity 64..127 by confidence) of the new chord: the root in octave 3
+ * (MIDI 48..59) and the chord's pitch classes above it in octave 4; N and X
+ * only end the previous notes.
+ */
+#define _POSIX_C_SOURCE 200809L
+#include <math.h>
+#include <stdatomic.h>
+#include <stdbool.h>
+#include <stdint.h>
+#include <stdio.h>
+#include <stdlib.h>
+#include <string.h>
+
+#include <lv2/atom/forge.h>
+#include <lv2/atom/util.h>
+#include <lv2/buf-size/buf-size.h>
+#include <lv2/core/lv2.h>
+#include <lv2/core/lv2_util.h>
+#include <lv2/log/log.h>
+#include <lv2/log/logger.h>
+#include <lv2/options/options.h>
+#include <lv2/state/state.h>
+#include <lv2/worker/worker.h>
+
+#include "chordlet.h"
+#include "uris.h"
+#include "vocab.h"
+
+enum { MAX_CHANNELS = 2, MAX_NOTES = 5, PATH_MAX_BYTES = 1024, DEFAULT_MAX_BLOCK = 8192 };
+
+/* Ports after the audio ones (ttl/chordlet.ttl); audio: in (1 or 2), out (1 or 2). */
+enum {
+  PORT_CONTROL = 0, /* atom in: patch:Set/Get of chordlet:model */
+  PORT_NOTIFY,      /* atom out: chordlet:ChordChange, patch:Set replies */
+  PORT_MIDI_OUT,    /* atom out: the chord's notes */
+  PORT_THRESHOLD,   /* control in: minimum confidence 0..1 */
+  PORT_SMOOTHING,   /* control in: smoother lag in hops 0..25 */
+  PORT_CHORD,       /* control out: 0..169 */
+  PORT_ROOT,        /* control out: -1..11 */
+  PORT_QUALITY,     /* control out: -1..13 */
+  PORT_BASS,        /* control out: -1..11 */
+  PORT_CONFIDENCE,  /* control out: 0..1 */
+  PORT_LATENCY,     /* control out: the readout's delay, ms */
+  N_OTHER_PORTS
+};
+
+typedef enum job_kind { JOB_RUN = 1, JOB_BUILD, JOB_FREE } job_kind;
+
+/* What run() hands the worker (copied by the host). */
+typedef struct job {
+  job_kind kind;
+  chordlet_stream *stream; /* JOB_RUN: the stream to run; JOB_FREE: to free */
+  chordlet_model *model;   /* JOB_FREE: to free (NULL: kept) */
+  int smoothing;           /* JOB_BUILD */
+  char path[PATH_MAX_BYTES]; /* JOB_BUILD: a model to load; "" = the current model */
+} job;
+
+/* What the worker hands back. */
+typedef struct reply {
+  chordlet_stream *stream; /* NULL: failed */
+  chordlet_model *model;   /* a newly loaded model, or NULL (the current one) */
+  int smoothing;
+  char path[PATH_MAX_BYTES];
+  char message[512];
+} reply;
+
+typedef struct plugin {
+  int n_channels;
+  const float *in[MAX_CHANNELS];
+  float *out[MAX_CHANNELS];
+  const LV2_Atom_Sequence *control;
+  LV2_Atom_Sequence *notify, *midi_out;
+  const float *threshold, *smoothing;
+  float *chord_out, *root_out, *quality_out, *bass_out, *confidence_out, *latency_out;
+
+  LV2_URID_Map *map;
+  LV2_Worker_Schedule *schedule;
+  LV2_Log_Logger logger;
+  chordlet_uris uris;
+  LV2_Atom_Forge forge;
+  LV2_Atom_Forge_Frame notify_frame; /* the notify sequence, open during run() */
+  double rate;
+  size_t max_block;
+  char bundle[PATH_MAX_BYTES];
+
+  /* Owned by the audio thread once instantiated (swapped in work_response,
+   * or in restore when no run() can be running). */
+  chordlet_model *model;
+  chordlet_stream *stream;
+  char model_path[PATH_MAX_BYTES];
+  int smoothing_applied;  /* the lag the stream was built with */
+  bool build_pending;     /* a JOB_BUILD is out: do not send another */
+  bool send_model;        /* tell the notify port the model path (patch:Get, a swap) */
+  bool send_error;
+  char error[512];        /* the last load failure, for the notify port */
+  atomic_bool run_in_flight;
+
+  chordlet_event shown;   /* the chord on the outputs */
+  bool have_shown;
+  uint8_t sounding[MAX_NOTES];
+  int n_sounding;
+} plugin;
+
+/* ---------------------------------------------------------------- helpers */
+
+/* Returns -1 when the bundle's path is too long for our buffers. */
+static int default_model_path(const plugin *p, char *out, size_t n) {
+  int len = snprintf(out, n, "%s%sdefault.chordlet", p->bundle,
+                     p->bundle[0] && p->bundle[strlen(p->bundle) - 1] != '/' ? "/" : "");
+  return len < 0 || (size_t)len >= n ? -1 : 0;
+}
+
+static size_t host_max_block(const LV2_Options_Option *options, LV2_URID_Map *map) {
+  if (!options) return DEFAULT_MAX_BLOCK;
+  LV2_URID max_len = map->map(map->handle, LV2_BUF_SIZE__maxBlockLength);
+  LV2_URID atom_int = map->map(map->handle, LV2_ATOM__Int);
+  for (const LV2_Options_Option *o = options; o->key; o++)
+    if (o->key == max_len && o->type == atom_int && o->value) {
+      int32_t v = *(const int32_t *)o->value;
+      if (v > 0 && v <= (1 << 20)) return (size_t)v;
+    }
+  return DEFAULT_MAX_BLOCK;
+}
+
+static int clamp_smoothing(float v) {
+  if (!(v >= 0)) return 0; /* NaN too */
+  if (v > 25) return 25;
+  return (int)lrintf(v);
+}
+
+/* Loads (path non-empty) or reuses `model` and builds a stream: main or worker. */
+static chordlet_status build(const plugin *p, const char *path, const chordlet_model *current, int smoothing,
+                             reply *r) {
+  chordlet_error err;
+  memset(r, 0, sizeof *r);
+  r->smoothing = smoothing;
+  const chordlet_model *use = current;
+  if (path && path[0]) {
+    if (chordlet_model_load(path, &r->model, &err)) {
+      snprintf(r->message, sizeof r->message, "%s", err.message);
+      return err.code;
+    }
+    snprintf(r->path, sizeof r->path, "%s", path);
+    use = r->model;
+  }
+  chordlet_stream_options o;
+  chordlet_stream_options_default(&o);
+  o.smoothing_frames = smoothing;
+  if (!use || chordlet_stream_create(use, p->rate, p->max_block, &o, &r->stream, &err)) {
+    snprintf(r->message, sizeof r->message, "%s", use ? err.message : "no model");
+    chordlet_model_free(r->model);
+    r->model = NULL;
+    return use ? err.code : CHORDLET_ERR_INVALID_ARGUMENT;
+  }
+  return CHORDLET_OK;
+}
+
+/* -------------------------------------------------------------- lifecycle */
+
+static LV2_Handle instantiate(const LV2_Descriptor *descriptor, double rate, const char *bundle_path,
+                              const LV2_Feature *const *features) {
+  plugin *p = calloc(1, sizeof *p);
+  if (!p) return NULL;
+  p->n_channels = strcmp(descriptor->URI, CHORDLET_STEREO_URI) == 0 ? 2 : 1;
+  const LV2_Options_Option *options = NULL;
+  LV2_Log_Log *log = NULL;
+  const char *missing = lv2_features_query(features, LV2_LOG__log, &log, false, LV2_URID__map, &p->map, true,
+                                           LV2_WORKER__schedule, &p->schedule, true, LV2_OPTIONS__options, &options,
+                                           false, NULL);
+  lv2_log_logger_init(&p->logger, p->map, log);
+  if (missing) {
+    lv2_log_error(&p->logger, "chordlet: the host lacks the required feature <%s>\n", missing);
+    free(p);
+    return NULL;
+  }
+  chordlet_map_uris(p->map, &p->uris);
+  lv2_atom_forge_init(&p->forge, p->map);
+  p->rate = rate;
+  p->max_block = host_max_block(options, p->map);
+  snprintf(p->bundle, sizeof p->bundle, "%s", bundle_path ? bundle_path : "");
+  atomic_init(&p->run_in_flight, false);
+
+  /* The shipped model, next to the plugin. A missing or broken one is not
+   * fatal: the plugin passes audio and reports N until a model is set. */
+  char path[PATH_MAX_BYTES];
+  reply r;
+  p->smoothing_applied = 4;
+  if (default_model_path(p, path, sizeof path)) {
+    snprintf(r.message, sizeof r.message, "the bundle's path is too long");
+    lv2_log_error(&p->logger, "chordlet: %s\n", r.message);
+  } else if (build(p, path, NULL, p->smoothing_applied, &r) == CHORDLET_OK) {
+    p->model = r.model;
+    p->stream = r.stream;
+    snprintf(p->model_path, sizeof p->model_path, "%s", path);
+  } else {
+    lv2_log_error(&p->logger, "chordlet: %s\n", r.message);
+    snprintf(p->error, sizeof p->error, "%s", r.message);
+    p->send_error = true;
+  }
+  return p;
+}
+
+static void connect_port(LV2_Handle h, uint32_t port, void *data) {
+  plugin *p = h;
+  const uint32_t nc = (uint32_t)p->n_channels;
+  if (port < nc) {
+    p->in[port] = data;
+    return;
+  }
+  if (port < 2 * nc) {
+    p->out[port - nc] = data;
+    return;
+  }
+  switch (port - 2 * nc) {
+  case PORT_CONTROL: p->control = data; break;
+  case PORT_NOTIFY: p->notify = data; break;
+  case PORT_MIDI_OUT: p->midi_out = data; break;
+  case PORT_THRESHOLD: p->threshold = data; break;
+  case PORT_SMOOTHING: p->smoothing = data; break;
+  case PORT_CHORD: p->chord_out = data; break;
+  case PORT_ROOT: p->root_out = data; break;
+  case PORT_QUALITY: p->quality_out = data; break;
+  case PORT_BASS: p->bass_out = data; break;
+  case PORT_CONFIDENCE: p->confidence_out = data; break;
+  case PORT_LATENCY: p->latency_out = data; break;
+  default: break;
+  }
+}
+
+static void activate(LV2_Handle h) {
+  plugin *p = h;
+  /* A new start (transport, rate change through re-activation): forget the
+   * audio before. No run() or work() is running (host guarantee). */
+  if (p->stream) chordlet_stream_reset(p->stream);
+  p->have_shown = false;
+  p->n_sounding = 0;
+}
+
+static void deactivate(LV2_Handle h) { (void)h; }
+
+static void cleanup(LV2_Handle h) {
+  plugin *p = h;
+  chordlet_stream_free(p->stream);
+  chordlet_model_free(p->model);
+  free(p);
+}
+
+/* ------------------------------------------------------------------- run */
+
+static void forge_model_path(plugin *p) {
+  const chordlet_uris *u = &p->uris;
+  LV2_Atom_Forge_Frame frame;
+  if (!lv2_atom_forge_frame_time(&p->forge, 0) || !lv2_atom_forge_object(&p->forge, &frame, 0, u->patch_Set)) return;
+  lv2_atom_forge_key(&p->forge, u->patch_property);
+  lv2_atom_forge_urid(&p->forge, u->model);
+  lv2_atom_forge_key(&p->forge, u->patch_value);
+  lv2_atom_forge_path(&p->forge, p->model_path, (uint32_t)strlen(p->model_path));
+  lv2_atom_forge_pop(&p->forge, &frame);
+}
+
+static void forge_error(plugin *p) {
+  LV2_Atom_Forge_Frame frame;
+  if (!lv2_atom_forge_frame_time(&p->forge, 0) || !lv2_atom_forge_object(&p->forge, &frame, 0, p->uris.patch_Set))
+    return;
+  lv2_atom_forge_key(&p->forge, p->uris.patch_property);
+  lv2_atom_forge_urid(&p->forge, p->uris.error);
+  lv2_atom_forge_key(&p->forge, p->uris.patch_value);
+  lv2_atom_forge_string(&p->forge, p->error, (uint32_t)strlen(p->error));
+  lv2_atom_forge_pop(&p->forge, &frame);
+}
+
+static void forge_change(plugin *p, const chordlet_event *e) {
+  const chordlet_uris *u = &p->uris;
+  LV2_Atom_Forge_Frame frame;
+  if (!lv2_atom_forge_frame_time(&p->forge, 0) || !lv2_atom_forge_object(&p->forge, &frame, 0, u->ChordChange))
+    return;
+  lv2_atom_forge_key(&p->forge, u->chord);
+  lv2_atom_forge_int(&p->forge, e->chord);
+  lv2_atom_forge_key(&p->forge, u->name);
+  lv2_atom_forge_string(&p->forge, e->name, (uint32_t)strlen(e->name));
+  lv2_atom_forge_key(&p->forge, u->root);
+  lv2_atom_forge_int(&p->forge, e->root);
+  lv2_atom_forge_key(&p->forge, u->quality);
+  lv2_atom_forge_int(&p->forge, e->quality);
+  lv2_atom_forge_key(&p->forge, u->confidence);
+  lv2_atom_forge_float(&p->forge, e->confidence);
+  lv2_atom_forge_key(&p->forge, u->time);
+  lv2_atom_forge_double(&p->forge, e->time);
+  lv2_atom_forge_pop(&p->forge, &frame);
+}
+
+/* Writes one raw MIDI event at frame 0 into the MIDI port's sequence. */
+static void midi_write(plugin *p, LV2_Atom_Sequence *seq, uint32_t capacity, const uint8_t msg[3]) {
+  const uint32_t need = (uint32_t)(sizeof(LV2_Atom_Event) + lv2_atom_pad_size(3));
+  if (seq->atom.size + need > capacity) return;
+  LV2_Atom_Event *ev = (LV2_Atom_Event *)((uint8_t *)LV2_ATOM_CONTENTS(LV2_Atom_Sequence, seq) +
+                                           (seq->atom.size - sizeof(LV2_Atom_Sequence_Body)));
+  ev->time.frames = 0;
+  ev->body.type = p->uris.midi_Event;
+  ev->body.size = 3;
+  memcpy(LV2_ATOM_BODY(&ev->body), msg, 3);
+  seq->atom.size += need;
+}
+
+static void midi_change(plugin *p, LV2_Atom_Sequence *seq, uint32_t capacity, const chordlet_event *e) {
+  for (int i = 0; i < p->n_sounding; i++) midi_write(p, seq, capacity, (const uint8_t[3]){0x80, p->sounding[i], 0});
+  p->n_sounding = 0;
+  if (e->root < 0) return;
+  const uint8_t velocity = (uint8_t)(64 + lrintf(63 * (e->confidence < 0 ? 0 : e->confidence > 1 ? 1 : e->confidence)));
+  p->sounding[p->n_sounding++] = (uint8_t)(48 + e->root);
+  const uint16_t mask = vocab_quality_mask(e->quality);
+  for (int i = 0; i < 12 && p->n_sounding < MAX_NOTES; i++)
+    if (mask & (1u << i)) p->sounding[p->n_sounding++] = (uint8_t)(60 + e->root + i);
+  for (int i = 0; i < p->n_sounding; i++)
+    midi_write(p, seq, capacity, (const uint8_t[3]){0x90, p->sounding[i], velocity});
+}
+
+static void read_control(plugin *p) {
+  if (!p->control) return;
+  const chordlet_uris *u = &p->uris;
+  LV2_ATOM_SEQUENCE_FOREACH (p->control, ev) {
+    if (ev->body.type != u->atom_Object) continue;
+    const LV2_Atom_Object *obj = (const LV2_Atom_Object *)&ev->body;
+    if (obj->body.otype == u->patch_Get) {
+      p->send_model = true;
+    } else if (obj->body.otype == u->patch_Set) {
+      const LV2_Atom *property = NULL, *value = NULL;
+      lv2_atom_object_get(obj, u->patch_property, &property, u->patch_value, &value, 0);
+      if (!property || property->type != u->atom_URID || ((const LV2_Atom_URID *)property)->body != u->model) continue;
+      if (!value || value->type != u->atom_Path || value->size == 0 || value->size >= PATH_MAX_BYTES) continue;
+      if (p->build_pending) continue; /* one swap at a time; the host may send it again */
+      job j = {.kind = JOB_BUILD, .smoothing = p->smoothing_applied};
+      memcpy(j.path, LV2_ATOM_BODY_CONST(value), value->size);
+      j.path[value->size < PATH_MAX_BYTES ? value->size : PATH_MAX_BYTES - 1] = '\0';
+      if (p->schedule->schedule_work(p->schedule->handle, sizeof j, &j) == LV2_WORKER_SUCCESS) p->build_pending = true;
+    }
+  }
+}
+
+static void show(plugin *p, const chordlet_event *e, uint32_t midi_capacity) {
+  p->shown = *e;
+  p->have_shown = true;
+  if (p->notify) forge_change(p, e);
+  if (p->midi_out) midi_change(p, p->midi_out, midi_capacity, e);
+}
+
+static void run(LV2_Handle h, uint32_t n) {
+  plugin *p = h;
+  /* Audio through, untouched (in place is fine). */
+  for (int c = 0; c < p->n_channels; c++)
+    if (p->out[c] && p->in[c] && p->out[c] != p->in[c]) memcpy(p->out[c], p->in[c], n * sizeof(float));
+
+  /* Output sequences: the host set atom.size to their capacity. */
+  uint32_t midi_capacity = 0;
+  if (p->notify) {
+    lv2_atom_forge_set_buffer(&p->forge, (uint8_t *)p->notify, sizeof(LV2_Atom) + p->notify->atom.size);
+    lv2_atom_forge_sequence_head(&p->forge, &p->notify_frame, 0);
+  }
+  if (p->midi_out) {
+    midi_capacity = p->midi_out->atom.size;
+    p->midi_out->atom.type = p->uris.atom_Sequence;
+    p->midi_out->atom.size = sizeof(LV2_Atom_Sequence_Body);
+    p->midi_out->body.unit = 0;
+    p->midi_out->body.pad = 0;
+  }
+
+  read_control(p);
+  const int smoothing = p->smoothing ? clamp_smoothing(*p->smoothing) : p->smoothing_applied;
+  if (p->model && smoothing != p->smoothing_applied && !p->build_pending) {
+    job j = {.kind = JOB_BUILD, .smoothing = smoothing};
+    if (p->schedule->schedule_work(p->schedule->handle, sizeof j, &j) == LV2_WORKER_SUCCESS) p->build_pending = true;
+  }
+  if (p->send_model && p->notify) {
+    forge_model_path(p);
+    p->send_model = false;
+  }
+  if (p->send_error && p->notify) {
+    forge_error(p);
+    p->send_error = false;
+  }
+
+  if (p->stream) {
+    chordlet_stream_process(p->stream, p->in, p->n_channels, n);
+    if (chordlet_stream_pending(p->stream) > 0 && !atomic_load_explicit(&p->run_in_flight, memory_order_acquire)) {
+      job j = {.kind = JOB_RUN, .stream = p->stream};
+      atomic_store_explicit(&p->run_in_flight, true, memory_order_release);
+      /* offsetof: only the head of the job travels */
+      if (p->schedule->schedule_work(p->schedule->handle, (uint32_t)offsetof(job, path), &j) != LV2_WORKER_SUCCESS)
+        atomic_store_explicit(&p->run_in_flight, false, memory_order_release);
+    }
+    const float threshold = p->threshold && *p->threshold > 0 ? *p->threshold : 0;
+    chordlet_event e;
+    while (chordlet_stream_next_event(p->stream, &e)) {
+      /* Below the threshold the display holds its chord (single notes, noise). */
+      if (p->have_shown && e.confidence < threshold) continue;
+      show(p, &e, midi_capacity);
+    }
+  }
+
+  const chordlet_event *e = p->have_shown ? &p->shown : NULL;
+  if (p->chord_out) *p->chord_out = e ? (float)e->chord : (float)CHORDLET_CHORD_N;
+  if (p->root_out) *p->root_out = e ? (float)e->root : -1.0f;
+  if (p->quality_out) *p->quality_out = e ? (float)e->quality : -1.0f;
+  /* The vocabulary has no inversions: the bass is the root. */
+  if (p->bass_out) *p->bass_out = e ? (float)e->root : -1.0f;
+  if (p->confidence_out) *p->confidence_out = e ? e->confidence : 0.0f;
+  if (p->latency_out) *p->latency_out = p->stream ? (float)(1e3 * chordlet_stream_latency(p->stream)) : 0.0f;
+  if (p->notify) lv2_atom_forge_pop(&p->forge, &p->notify_frame);
+}
+
+/* ----------------------------------------------------------------- worker */
+
+static LV2_Worker_Status work(LV2_Handle h, LV2_Worker_Respond_Function respond, LV2_Worker_Respond_Handle rh,
+                              uint32_t size, const void *data) {
+  plugin *p = h;
+  job j;
+  memset(&j, 0, sizeof j);
+  if (size > sizeof j) return LV2_WORKER_ERR_UNKNOWN;
+  memcpy(&j, data, size);
+  switch (j.kind) {
+  case JOB_RUN:
+    chordlet_stream_work(j.stream);
+    atomic_store_explicit(&p->run_in_flight, false, memory_order_release);
+    return LV2_WORKER_SUCCESS;
+  case JOB_BUILD: {
+    /* The current model is read-only and stays alive until a JOB_FREE, which
+     * the host runs after this job. */
+    reply r;
+    build(p, j.path, p->model, j.smoothing, &r);
+    respond(rh, sizeof r, &r);
+    return LV2_WORKER_SUCCESS;
+  }
+  case JOB_FREE:
+    chordlet_stream_free(j.stream);
+    chordlet_model_free(j.model);
+    return LV2_WORKER_SUCCESS;
+  }
+  return LV2_WORKER_ERR_UNKNOWN;
+}
+
+static LV2_Worker_Status work_response(LV2_Handle h, uint32_t size, const void *data) {
+  plugin *p = h;
+  reply r;
+  if (size != sizeof r) return LV2_WORKER_ERR_UNKNOWN;
+  memcpy(&r, data, sizeof r);
+  p->build_pending = false;
+  if (!r.stream) {
+    snprintf(p->error, sizeof p->error, "%s", r.message);
+    p->send_error = true;
+    return LV2_WORKER_SUCCESS;
+  }
+  /* Swap, then free the old off the audio thread. */
+  job j = {.kind = JOB_FREE, .stream = p->stream, .model = r.model ? p->model : NULL};
+  p->stream = r.stream;
+  p->smoothing_applied = r.smoothing;
+  if (r.model) {
+    p->model = r.model;
+    snprintf(p->model_path, sizeof p->model_path, "%s", r.path);
+    p->send_model = true;
+  }
+  p->have_shown = false;
+  if ((j.stream || j.model) &&
+      p->schedule->schedule_work(p->schedule->handle, (uint32_t)offsetof(job, path), &j) != LV2_WORKER_SUCCESS)
+    lv2_log_warning(&p->logger, "chordlet: the worker queue is full; a replaced model is not freed\n");
+  return LV2_WORKER_SUCCESS;
+}
+
+/* ------------------------------------------------------------------ state */
+
+static LV2_State_Status save(LV2_Handle h, LV2_State_Store_Function store, LV2_State_Handle sh, uint32_t flags,
+                             const LV2_Feature *const *features) {
+  (void)flags;
+  plugin *p = h;
+  if (!p->model_path[0]) return LV2_STATE_SUCCESS;
+  LV2_State_Map_Path *map_path = NULL;
+  LV2_State_Free_Path *free_path = NULL;
+  lv2_features_query(features, LV2_STATE__mapPath, &map_path, false, LV2_STATE__freePath, &free_path, false, NULL);
+  char *abstract = map_path ? map_path->abstract_path(map_path->handle, p->model_path) : NULL;
+  const char *path = abstract ? abstract : p->model_path;
+  LV2_State_Status st = store(sh, p->uris.model, path, strlen(path) + 1, p->uris.atom_Path,
+                              LV2_STATE_IS_POD | LV2_STATE_IS_PORTABLE);
+  if (abstract) {
+    if (free_path) free_path->free_path(free_path->handle, abstract);
+    else free(abstract);
+  }
+  return st;
+}
+
+static LV2_State_Status restore(LV2_Handle h, LV2_State_Retrieve_Function retrieve, LV2_State_Handle sh,
+                                uint32_t flags, const LV2_Feature *const *features) {
+  (void)flags;
+  plugin *p = h;
+  size_t size = 0;
+  uint32_t type = 0, vflags = 0;
+  const char *value = retrieve(sh, p->uris.model, &size, &type, &vflags);
+  if (!value) return LV2_STATE_SUCCESS; /* keep the model we have */
+  if (type != p->uris.atom_Path || size == 0 || size > PATH_MAX_BYTES) return LV2_STATE_ERR_BAD_TYPE;
+  LV2_State_Map_Path *map_path = NULL;
+  LV2_State_Free_Path *free_path = NULL;
+  lv2_features_query(features, LV2_STATE__mapPath, &map_path, false, LV2_STATE__freePath, &free_path, false, NULL);
+  char abstract[PATH_MAX_BYTES];
+  memcpy(abstract, value, size);
+  abstract[size - 1] = '\0';
+  char *absolute = map_path ? map_path->absolute_path(map_path->handle, abstract) : NULL;
+  /* Not thread-safe restore (no state:threadSafeRestore): no run() is
+   * running, so build and swap here. */
+  reply r;
+  chordlet_status st = build(p, absolute ? absolute : abstract, NULL, p->smoothing_applied, &r);
+  if (absolute) {
+    if (free_path) free_path->free_path(free_path->handle, absolute);
+    else free(absolute);
+  }
+  if (st) {
+    lv2_log_error(&p->logger, "chordlet: restoring the model: %s\n", r.message);
+    snprintf(p->error, sizeof p->error, "%s", r.message);
+    p->send_error = true;
+    return LV2_STATE_ERR_UNKNOWN;
+  }
+  chordlet_stream_free(p->stream);
+  chordlet_model_free(p->model);
+  p->stream = r.stream;
+  p->model = r.model;
+  snprintf(p->model_path, sizeof p->model_path, "%s", r.path);
+  p->have_shown = false;
+  p->send_model = true;
+  return LV2_STATE_SUCCESS;
+}
+
+static const void *extension_data(const char *uri) {
+  static const LV2_Worker_Interface worker = {work, work_response, NULL};
+  static const LV2_State_Interface state = {save, restore};
+  if (strcmp(uri, LV2_WORKER__interface) == 0) return &worker;
+  if (strcmp(uri, LV2_STATE__interface) == 0) return &state;
+  return NULL;
+}
+
+static const LV2_Descriptor descriptors[] = {
+    {CHORDLET_MONO_URI, instantiate, connect_port, activate, run, deactivate, cleanup, extension_data},
+    {CHORDLET_STEREO_URI, instantiate, connect_port, activate, run, deactivate, cleanup, extension_data},
+};
+
+LV2_SYMBOL_EXPORT const LV2_Descriptor *lv2_descriptor(uint32_t index) {
+  return index < sizeof descriptors / sizeof descriptors[0] ? &descriptors[index] : NULL;
+}
