@@ -73,8 +73,11 @@ $(LIB_A): $(ENGINE_OBJ)
 $(LIB_SO): $(ENGINE_OBJ)
 	$(CC) -shared $(LDFLAGS) -o $@ $^ $(LDLIBS_ALL)
 
+# `chordlet live` captures through PortAudio or JACK.
+APP_LIBS := $(shell pkg-config --libs portaudio-2.0 jack)
+$(BUILD)/obj/app/%.o: CPPFLAGS_ALL += $(shell pkg-config --cflags portaudio-2.0 jack)
 $(CMD): $(APP_OBJ) $(LIB_A)
-	$(CC) $(LDFLAGS) -o $@ $(APP_OBJ) $(LIB_A) $(LDLIBS_ALL)
+	$(CC) $(LDFLAGS) -o $@ $(APP_OBJ) $(LIB_A) $(APP_LIBS) $(LDLIBS_ALL)
 
 $(TRAIN): $(TRAINER_OBJ) $(LIB_A)
 	$(CC) $(LDFLAGS) -o $@ $(TRAINER_OBJ) $(LIB_A) $(TRAINER_LIBS) $(LDLIBS_ALL)
@@ -102,6 +105,12 @@ $(PLUGIN_DIR)/%.ttl: ttl/%.ttl
 $(PLUGIN_DIR)/default.chordlet: models/default.chordlet
 	@mkdir -p $(dir $@)
 	cp $< $@
+
+# A helper of tests/live_jack.sh: plays a file into JACK.
+$(BUILD)/tests/jack_play: $(BUILD)/obj/tests/jack_play.o
+	@mkdir -p $(dir $@)
+	$(CC) $(LDFLAGS) -o $@ $< $(shell pkg-config --libs jack) $(LDLIBS_ALL)
+tests: $(BUILD)/tests/jack_play
 
 # The LV2 host test loads the bundle with lilv.
 $(BUILD)/obj/tests/test_lv2_host.o: CPPFLAGS_ALL += $(shell pkg-config --cflags lilv-0 lv2)

@@ -7,6 +7,7 @@ enum { EXIT_OK = 0, EXIT_DATA = 1, EXIT_USAGE = 2 };
 
 int cmd_eval(int argc, char **argv);
 int cmd_info(int argc, char **argv);
+int cmd_live(int argc, char **argv);
 int cmd_transcribe(int argc, char **argv);
 
 #endif

@@ -13,6 +13,8 @@ static void usage(FILE *out) {
           "  transcribe AUDIO...  name the chords of audio files (writes .lab or .json)\n"
           "  eval REF EST        score chord transcriptions against references\n"
           "                       (mir_eval's metrics; files or folders of .lab)\n"
+          "  live                name the chords played into a sound card, live\n"
+          "                       (PortAudio or JACK; a terminal readout or --json)\n"
           "  info MODEL          what a model file holds (metadata, tensors)\n"
           "  version             print the version\n"
           "\n"
@@ -27,6 +29,7 @@ int main(int argc, char **argv) {
   const char *command = argv[1];
   if (strcmp(command, "eval") == 0) return cmd_eval(argc - 1, argv + 1);
   if (strcmp(command, "info") == 0) return cmd_info(argc - 1, argv + 1);
+  if (strcmp(command, "live") == 0) return cmd_live(argc - 1, argv + 1);
   if (strcmp(command, "transcribe") == 0) return cmd_transcribe(argc - 1, argv + 1);
   if (strcmp(command, "version") == 0 || strcmp(command, "--version") == 0) {
     printf("chordlet %s\n", chordlet_version());
