@@ -152,6 +152,8 @@ $(BUILD)/bench/%: $(BUILD)/obj/bench/%.o $(TRAINER_LIB_OBJ) $(LIB_A)
 	@mkdir -p $(dir $@)
 	$(CC) $(LDFLAGS) -o $@ $< $(TRAINER_LIB_OBJ) $(LIB_A) $(TRAINER_LIBS) $(LDLIBS_ALL)
 
+$(BUILD)/obj/bench/bench_lv2.o: CPPFLAGS_ALL += $(shell pkg-config --cflags lilv-0 lv2)
+$(BUILD)/bench/bench_lv2: LDLIBS_ALL += $(shell pkg-config --libs lilv-0)
 bench: all $(BENCH_BIN)
 	@for b in $(BENCH_BIN); do CHORDLET_SHARED="$(SHARED)" OPENBLAS_NUM_THREADS=2 $$b || exit 1; echo; done
 
