@@ -430,6 +430,8 @@ typedef struct song_result {
   float latency_ms;
   outputs out;
   int audio_changed;
+  double change_seen[N_CHORDS]; /* when the chord output first showed chord c after it began (-1: never) */
+  double median_delay_ms;        /* over the changes seen: seen - start */
 } song_result;
 
 /* Plays the song through an open host; block > 0 fixed, 0 varying. */
@@ -438,6 +440,7 @@ static void play(host *h, const float *x, size_t n, double rate, long block, son
   const double hop = 0.02;
   r->n_hops = (int)(n / rate / hop);
   r->chord_at_hop = calloc((size_t)r->n_hops + 1, sizeof(int));
+  for (int k = 0; k < N_CHORDS; k++) r->change_seen[k] = -1;
   unsigned seed = 3;
   size_t done = 0;
   int next_hop = 0;
@@ -450,6 +453,13 @@ static void play(host *h, const float *x, size_t n, double rate, long block, son
     pace(h, len, rate);
     for (int c = 0; c < h->n_channels; c++) r->audio_changed |= memcmp(h->out[c], x + done, len * sizeof(float)) != 0;
     done += len;
+    /* The first block end where the output shows the chord that began last. */
+    const double t_end = (double)done / rate;
+    const int c = (int)((t_end - LEAD_IN) / CHORD_SECONDS);
+    for (int k = 0; k < N_CHORDS && k <= c; k++)
+      if (r->change_seen[k] < 0 && (int)h->controls[h->port_chord] == 14 * ROOTS[k] + (MINOR[k] ? 0 : 1) &&
+          t_end > LEAD_IN + k * CHORD_SECONDS && (k == 0 || ROOTS[k] != ROOTS[k - 1] || MINOR[k] != MINOR[k - 1]))
+        r->change_seen[k] = t_end;
     while (next_hop < r->n_hops && next_hop * hop * rate < (double)done)
       r->chord_at_hop[next_hop++] = (int)h->controls[h->port_chord];
   }
@@ -462,6 +472,17 @@ static void play(host *h, const float *x, size_t n, double rate, long block, son
     total++;
   }
   r->agreement = total ? (double)good / total : 0;
+  double delays[N_CHORDS];
+  int m = 0;
+  for (int k = 0; k < N_CHORDS; k++)
+    if (r->change_seen[k] >= 0) delays[m++] = 1e3 * (r->change_seen[k] - (LEAD_IN + k * CHORD_SECONDS));
+  for (int i = 1; i < m; i++)
+    for (int j = i; j > 0 && delays[j] < delays[j - 1]; j--) {
+      double t = delays[j];
+      delays[j] = delays[j - 1];
+      delays[j - 1] = t;
+    }
+  r->median_delay_ms = m == 0 ? -1 : m % 2 ? delays[m / 2] : 0.5 * (delays[m / 2 - 1] + delays[m / 2]);
 }
 
 static char bundle_dir[3000];
@@ -484,6 +505,15 @@ static void test_song(LilvWorld *world, double rate) {
     CHECK(!cur->audio_changed, "the audio did not pass through untouched");
     if (!UNDER_ASAN) CHECK(cur->rt_calls == 0, "run() made %ld allocations/frees/locks", cur->rt_calls);
     CHECK(cur->latency_ms > 0 && cur->latency_ms <= 300, "latency output %.1f ms", (double)cur->latency_ms);
+    if (blocks[b] == 64 || blocks[b] == 1) {
+      /* Measured: a change shows on the chord output this long after it sounds
+       * (to the block's end); the latency port says how long it should. */
+      printf("  latency: port %.0f ms, measured median %.1f ms over the changes\n", (double)cur->latency_ms,
+             cur->median_delay_ms);
+      CHECK(fabs(cur->median_delay_ms - cur->latency_ms) <= 20 + 1e3 * blocks[b] / rate,
+            "%.0f Hz, blocks of %ld: measured latency %.1f ms, the port says %.0f ms", rate, blocks[b],
+            cur->median_delay_ms, (double)cur->latency_ms);
+    }
     CHECK(cur->out.n_changes >= N_CHORDS, "only %d chord changes on the notify port", cur->out.n_changes);
     CHECK(cur->out.last_change_chord == (int)h.controls[h.port_chord], "notify's last chord %d, control output %d",
           cur->out.last_change_chord, (int)h.controls[h.port_chord]);
