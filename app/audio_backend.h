@@ -43,9 +43,11 @@ typedef struct audio_backend {
   /* False once the stream has ended by itself (device lost, server gone). */
   bool (*alive)(void *handle);
   void (*close)(void *handle);
+  bool ends; /* the stream ends by itself and that is normal (a file) */
 } audio_backend;
 
 extern const audio_backend audio_backend_portaudio;
 extern const audio_backend audio_backend_jack;
+extern const audio_backend audio_backend_file;
 
 #endif

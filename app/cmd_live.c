@@ -52,7 +52,8 @@ static void usage(FILE *out) {
           "\n"
           "Names the chords you play, live, from a sound card input.\n"
           "\n"
-          "  --backend B        portaudio (default) or jack\n"
+          "  --backend B        portaudio (default), jack, or file (plays --device FILE at\n"
+          "                     real time: try the readout on a recording without a card)\n"
           "  --list-devices     the inputs the backend offers, then exit\n"
           "  --device D         PortAudio: a device number or part of its name (default: the\n"
           "                     default input); JACK: the port to listen to, e.g.\n"
@@ -67,9 +68,11 @@ static void usage(FILE *out) {
           "  --rate HZ          PortAudio: ask the device for this sample rate\n"
           "  --client-name N    JACK: the client's name (default chordlet)\n"
           "  --duration S       stop after S seconds of audio (default: at Ctrl-C)\n"
-          "  --json             one JSON object per chord change on stdout:\n"
-          "                     {\"time\",\"decided\",\"chord\",\"index\",\"root\",\"quality\",\"confidence\"};\n"
-          "                     the header goes to stderr\n"
+          "  --spelling S       chord names as lead sheets write them, friendly (C#m7,\n"
+          "                     Bbmaj7; the default), or as Harte labels, harte (C#:min7)\n"
+          "  --json             one JSON object per chord change on stdout: {\"time\",\n"
+          "                     \"decided\",\"chord\" (Harte),\"label\" (--spelling),\"index\",\"root\",\n"
+          "                     \"quality\",\"confidence\"}; the header goes to stderr\n"
           "\n"
           "Exit status: 0 after Ctrl-C or --duration, 1 when the audio cannot be opened\n"
           "or is lost, 2 for bad usage.\n");
@@ -90,6 +93,7 @@ int cmd_live(int argc, char **argv) {
   audio_request req = {.device = NULL, .client_name = "chordlet", .channels = 2, .sample_rate = 0};
   const char *model_arg = "default";
   int list = 0, json = 0, channel = 0;
+  chordlet_spelling spelling = CHORDLET_SPELLING_FRIENDLY;
   double duration = 0, smoothing = 4, threshold = 0, rate = 0;
   for (int i = 1; i < argc; i++) {
     const char *a = argv[i], *v = i + 1 < argc ? argv[i + 1] : NULL;
@@ -112,8 +116,17 @@ int cmd_live(int argc, char **argv) {
       NEED_VALUE();
       if (strcmp(v, "portaudio") == 0) backend = &audio_backend_portaudio;
       else if (strcmp(v, "jack") == 0) backend = &audio_backend_jack;
+      else if (strcmp(v, "file") == 0) backend = &audio_backend_file;
       else {
-        fprintf(stderr, "chordlet live: --backend takes portaudio or jack, not '%s'\n", v);
+        fprintf(stderr, "chordlet live: --backend takes portaudio, jack or file, not '%s'\n", v);
+        return EXIT_USAGE;
+      }
+    } else if (strcmp(a, "--spelling") == 0) {
+      NEED_VALUE();
+      if (strcmp(v, "friendly") == 0) spelling = CHORDLET_SPELLING_FRIENDLY;
+      else if (strcmp(v, "harte") == 0) spelling = CHORDLET_SPELLING_HARTE;
+      else {
+        fprintf(stderr, "chordlet live: --spelling takes friendly or harte, not '%s'\n", v);
         return EXIT_USAGE;
       }
     } else if (strcmp(a, "--device") == 0) {
@@ -231,7 +244,8 @@ int cmd_live(int argc, char **argv) {
   sigaction(SIGTERM, &sa, NULL);
 
   live_view view;
-  live_view_init(&view, json ? LIVE_VIEW_JSON : isatty(STDOUT_FILENO) ? LIVE_VIEW_TERMINAL : LIVE_VIEW_LINES, stdout);
+  live_view_init(&view, json ? LIVE_VIEW_JSON : isatty(STDOUT_FILENO) ? LIVE_VIEW_TERMINAL : LIVE_VIEW_LINES, spelling,
+                 stdout);
   live_view_header(&view, chordlet_model_name(model), info.device, info.sample_rate, channel,
                    1e3 * chordlet_stream_latency(stream), 1e3 * chordlet_stream_hop(stream));
   const unsigned long long stop_at = duration > 0 ? (unsigned long long)llround(duration * info.sample_rate) : 0;
@@ -239,9 +253,12 @@ int cmd_live(int argc, char **argv) {
     int ran = chordlet_stream_work(stream);
     chordlet_event e;
     while (chordlet_stream_next_event(stream, &e)) live_view_event(&view, &e);
+    live_view_tick(&view, (double)atomic_load(&ctx.frames_in) / info.sample_rate);
     if (stop_requested) break;
     if (stop_at && atomic_load(&ctx.frames_in) >= stop_at && chordlet_stream_pending(stream) == 0) break;
-    if (!backend->alive(handle)) {
+    if (!backend->alive(handle) && backend->ends) {
+      if (chordlet_stream_pending(stream) == 0) break; /* the file is over: a normal end */
+    } else if (!backend->alive(handle)) {
       fprintf(stderr, "\nchordlet live: the audio stopped (%s)\n",
               backend == &audio_backend_jack ? "the JACK server went away" : "the device was lost");
       status = EXIT_DATA;

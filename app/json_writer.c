@@ -58,6 +58,12 @@ void json_number(json_writer *w, const char *key, double value) {
   else fputs("null", w->out);
 }
 
+void json_number_digits(json_writer *w, const char *key, double value, int digits) {
+  member(w, key);
+  if (isfinite(value)) fprintf(w->out, "%.*g", digits, value);
+  else fputs("null", w->out);
+}
+
 void json_int(json_writer *w, const char *key, long long value) {
   member(w, key);
   fprintf(w->out, "%lld", value);

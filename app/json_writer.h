@@ -18,6 +18,8 @@ void json_array_open(json_writer *w, const char *key);
 void json_array_close(json_writer *w);
 void json_string(json_writer *w, const char *key, const char *value);
 void json_number(json_writer *w, const char *key, double value); /* NaN/inf become null */
+/* With `digits` significant digits (%.*g): 0.78, not 0.78000000000000003. */
+void json_number_digits(json_writer *w, const char *key, double value, int digits);
 void json_int(json_writer *w, const char *key, long long value);
 void json_end(json_writer *w); /* final newline */
 

@@ -324,6 +324,7 @@ static void emit(chordlet_stream *s, uint64_t frame, int chord, float confidence
   e->quality = vocab_class_quality(chord);
   e->confidence = confidence;
   vocab_class_name(chord, e->name, sizeof e->name);
+  vocab_class_friendly(chord, e->label, sizeof e->label);
   slot->generation = s->generation_seen;
   spsc_write_commit(&s->event_ring);
 }

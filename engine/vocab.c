@@ -86,3 +86,36 @@ int vocab_transpose(int cls, int semitones) {
   int root = ((vocab_class_root(cls) + semitones) % 12 + 12) % 12;
   return vocab_class(root, vocab_class_quality(cls));
 }
+
+/* Friendly names: the spelling a lead sheet uses. A black-key root is spelt
+ * the way its key is simpler: chords with a minor third read as the minor
+ * keys do (C#m, Ebm, F#m, G#m, Bbm), the others as the major keys (Db, Eb,
+ * F#, Ab, Bb). */
+static const char *const friendly_roots_minor[VOCAB_ROOTS] = {"C", "C#", "D", "Eb", "E", "F",
+                                                              "F#", "G", "G#", "A", "Bb", "B"};
+static const char *const friendly_roots_major[VOCAB_ROOTS] = {"C", "Db", "D", "Eb", "E", "F",
+                                                              "F#", "G", "Ab", "A", "Bb", "B"};
+static const char *const friendly_qualities[VOCAB_QUALITIES] = {
+    "m", "", "dim", "aug", "m6", "6", "m7", "m(maj7)", "maj7", "7", "dim7", "m7b5", "sus2", "sus4"};
+
+chordlet_status vocab_class_friendly(int cls, char *out, size_t out_size) {
+  if (!out || out_size == 0) return CHORDLET_ERR_INVALID_ARGUMENT;
+  int n;
+  if (cls == VOCAB_X) n = snprintf(out, out_size, "X");
+  else if (cls == VOCAB_N) n = snprintf(out, out_size, "N.C.");
+  else if (cls < 0 || cls > VOCAB_N) {
+    snprintf(out, out_size, "?");
+    return CHORDLET_ERR_RANGE;
+  } else {
+    const int q = vocab_class_quality(cls), root = vocab_class_root(cls);
+    const int minor_third = (vocab_quality_mask(q) >> 3) & 1;
+    n = snprintf(out, out_size, "%s%s", (minor_third ? friendly_roots_minor : friendly_roots_major)[root],
+                 friendly_qualities[q]);
+  }
+  return (n < 0 || (size_t)n >= out_size) ? CHORDLET_ERR_RANGE : CHORDLET_OK;
+}
+
+chordlet_status chordlet_chord_name(int chord, chordlet_spelling spelling, char *out, size_t out_size) {
+  return spelling == CHORDLET_SPELLING_FRIENDLY ? vocab_class_friendly(chord, out, out_size)
+                                                : vocab_class_name(chord, out, out_size);
+}

@@ -56,6 +56,12 @@ CHORDLET_RT int vocab_class_quality(int cls);
  * outside 0..169 (and writes "?"). */
 CHORDLET_RT chordlet_status vocab_class_name(int cls, char *out, size_t out_size);
 
+/* Writes a class's lead-sheet name ("C#m7", "Bbmaj7", "Dbaug", "F#m7b5",
+ * "Am(maj7)", "N.C." for N, "X") into out (VOCAB_NAME_MAX bytes). Black-key
+ * roots are spelt as the simpler key: sharps for C#, F#, G# with a minor
+ * third, flats for Db, Ab otherwise; Eb, Bb, F# always. */
+CHORDLET_RT chordlet_status vocab_class_friendly(int cls, char *out, size_t out_size);
+
 /* The class transposed up by semitones (any sign); X and N are unchanged. */
 CHORDLET_RT int vocab_transpose(int cls, int semitones);
 

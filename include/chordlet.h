@@ -102,7 +102,17 @@ typedef struct chordlet_event {
   int quality;              /* 0..13 (min maj dim aug min6 maj6 min7 minmaj7 maj7 7 dim7 hdim7 sus2 sus4), -1 */
   float confidence;         /* the network's probability of this chord at that frame */
   char name[CHORDLET_NAME_MAX]; /* Harte label: "C#:min7", "G" (major), "N", "X" */
+  char label[CHORDLET_NAME_MAX]; /* lead-sheet spelling: "C#m7", "Bbmaj7", "N.C." */
 } chordlet_event;
+
+/* How chord names are written for people: Harte labels (what .lab files and
+ * mir_eval use: "C#:min7", "A#:maj7") or lead-sheet names ("C#m7", "Bbmaj7";
+ * black keys spelt as the simpler key, "N.C." for no chord). */
+typedef enum chordlet_spelling { CHORDLET_SPELLING_HARTE = 0, CHORDLET_SPELLING_FRIENDLY = 1 } chordlet_spelling;
+
+/* Writes chord 0..169's name in that spelling into out (CHORDLET_NAME_MAX
+ * bytes). CHORDLET_ERR_RANGE for a chord outside 0..169. Thread: any. */
+CHORDLET_RT chordlet_status chordlet_chord_name(int chord, chordlet_spelling spelling, char *out, size_t out_size);
 
 /*
  * A live recogniser: audio in blocks on the audio thread, chord events out.

@@ -308,6 +308,8 @@ static void forge_change(plugin *p, const chordlet_event *e) {
   lv2_atom_forge_int(&p->forge, e->chord);
   lv2_atom_forge_key(&p->forge, u->name);
   lv2_atom_forge_string(&p->forge, e->name, (uint32_t)strlen(e->name));
+  lv2_atom_forge_key(&p->forge, u->label);
+  lv2_atom_forge_string(&p->forge, e->label, (uint32_t)strlen(e->label));
   lv2_atom_forge_key(&p->forge, u->root);
   lv2_atom_forge_int(&p->forge, e->root);
   lv2_atom_forge_key(&p->forge, u->quality);

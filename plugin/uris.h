@@ -15,6 +15,7 @@
 #define CHORDLET__ChordChange CHORDLET_URI "#ChordChange" /* the notify port's event object */
 #define CHORDLET__chord CHORDLET_URI "#chord"             /* atom:Int 0..169 */
 #define CHORDLET__name CHORDLET_URI "#name"               /* atom:String, the Harte label */
+#define CHORDLET__label CHORDLET_URI "#label"             /* atom:String, the lead-sheet name (C#m7) */
 #define CHORDLET__root CHORDLET_URI "#root"               /* atom:Int -1..11 */
 #define CHORDLET__quality CHORDLET_URI "#quality"         /* atom:Int -1..13 */
 #define CHORDLET__confidence CHORDLET_URI "#confidence"   /* atom:Float 0..1 */
@@ -26,7 +27,7 @@ typedef struct chordlet_uris {
   LV2_URID atom_eventTransfer;
   LV2_URID patch_Set, patch_Get, patch_property, patch_value;
   LV2_URID midi_Event;
-  LV2_URID model, ChordChange, chord, name, root, quality, confidence, time, error;
+  LV2_URID model, ChordChange, chord, name, label, root, quality, confidence, time, error;
 } chordlet_uris;
 
 static inline void chordlet_map_uris(LV2_URID_Map *map, chordlet_uris *u) {
@@ -48,6 +49,7 @@ static inline void chordlet_map_uris(LV2_URID_Map *map, chordlet_uris *u) {
   u->ChordChange = map->map(map->handle, CHORDLET__ChordChange);
   u->chord = map->map(map->handle, CHORDLET__chord);
   u->name = map->map(map->handle, CHORDLET__name);
+  u->label = map->map(map->handle, CHORDLET__label);
   u->root = map->map(map->handle, CHORDLET__root);
   u->quality = map->map(map->handle, CHORDLET__quality);
   u->confidence = map->map(map->handle, CHORDLET__confidence);

@@ -49,6 +49,31 @@ int main(void) {
     }
   }
 
+  /* Friendly (lead-sheet) names: the spellings a musician reads. */
+  static const struct {
+    int root, quality;
+    const char *name;
+  } friendly[] = {{1, VQ_MIN7, "C#m7"},  {10, VQ_MAJ7, "Bbmaj7"}, {1, VQ_MAJ, "Db"},      {6, VQ_HDIM7, "F#m7b5"},
+                  {9, VQ_MINMAJ7, "Am(maj7)"}, {8, VQ_MIN, "G#m"}, {8, VQ_7, "Ab7"},     {3, VQ_DIM7, "Ebdim7"},
+                  {0, VQ_MAJ6, "C6"},    {2, VQ_MIN6, "Dm6"},     {7, VQ_SUS2, "Gsus2"},  {4, VQ_AUG, "Eaug"},
+                  {5, VQ_SUS4, "Fsus4"}, {11, VQ_DIM, "Bdim"},    {10, VQ_MIN, "Bbm"},    {6, VQ_MAJ, "F#"}};
+  for (size_t i = 0; i < sizeof friendly / sizeof friendly[0]; i++) {
+    vocab_class_friendly(vocab_class(friendly[i].root, friendly[i].quality), name, sizeof name);
+    CHECK(strcmp(name, friendly[i].name) == 0, "friendly name %s, expected %s", name, friendly[i].name);
+  }
+  vocab_class_friendly(VOCAB_N, name, sizeof name);
+  CHECK(strcmp(name, "N.C.") == 0, "N is %s", name);
+  vocab_class_friendly(VOCAB_X, name, sizeof name);
+  CHECK(strcmp(name, "X") == 0, "X is %s", name);
+  CHECK(vocab_class_friendly(170, name, sizeof name) == CHORDLET_ERR_RANGE, "170 is out of range");
+  for (int a = 0; a < VOCAB_SIZE; a++) {
+    CHECK(vocab_class_friendly(a, name, sizeof name) == CHORDLET_OK, "class %d has a friendly name", a);
+    for (int b = a + 1; b < VOCAB_SIZE; b++) {
+      vocab_class_friendly(b, other, sizeof other);
+      CHECK(strcmp(name, other) != 0, "classes %d and %d share the friendly name %s", a, b, name);
+    }
+  }
+
   /* Transposition (PAPER.md 3.7): idx' = (idx + 14 s) mod 168; X and N fixed. */
   for (int c = 0; c < VOCAB_SIZE; c++)
     for (int s = -7; s <= 7; s++) {
