@@ -73,9 +73,9 @@ $(LIB_A): $(ENGINE_OBJ)
 $(LIB_SO): $(ENGINE_OBJ)
 	$(CC) -shared $(LDFLAGS) -o $@ $^ $(LDLIBS_ALL)
 
-# `chordlet live` captures through PortAudio or JACK.
-APP_LIBS := $(shell pkg-config --libs portaudio-2.0 jack)
-$(BUILD)/obj/app/%.o: CPPFLAGS_ALL += $(shell pkg-config --cflags portaudio-2.0 jack)
+# `chordlet live` captures through PortAudio or JACK; --plot draws with cairo.
+APP_LIBS := $(shell pkg-config --libs portaudio-2.0 jack cairo)
+$(BUILD)/obj/app/%.o: CPPFLAGS_ALL += $(shell pkg-config --cflags portaudio-2.0 jack cairo)
 $(CMD): $(APP_OBJ) $(LIB_A)
 	$(CC) $(LDFLAGS) -o $@ $(APP_OBJ) $(LIB_A) $(APP_LIBS) $(LDLIBS_ALL)
 

@@ -12,12 +12,13 @@
 
 #include "commands.h"
 #include "json_writer.h"
+#include "plot.h"
 #include "lab.h"
 #include "metrics.h"
 
 static void usage(FILE *out) {
   fprintf(out,
-          "usage: chordlet eval [--json] REF EST\n"
+          "usage: chordlet eval [--json] [--plot WHAT] REF EST\n"
           "\n"
           "Scores estimated chord labels against reference labels with mir_eval's\n"
           "chord metrics (root, thirds, triads, tetrads, sevenths, majmin, mirex, their\n"
@@ -28,6 +29,10 @@ static void usage(FILE *out) {
           "two folders: every REF/NAME.lab is scored against EST/NAME.lab.\n"
           "\n"
           "  --json    one JSON object on stdout, full precision, for machines\n"
+          "  --plot WHAT  draw reference and estimate as timelines with the errors in red:\n"
+          "            FILE.png or FILE.svg for two files, an existing folder for two\n"
+          "            folders (FOLDER/NAME.png each)\n"
+          "  --spelling S chord names in the pictures: friendly (C#m7, default) or harte\n"
           "  -h        this help\n"
           "\n"
           "Totals: label metrics pool the scored time of all files (each metric over the\n"
@@ -195,7 +200,7 @@ static int collect_pairs(const char *ref, const char *est, pair_list *pairs) {
   return status;
 }
 
-static int score_pair(eval_pair *p) {
+static int score_pair(eval_pair *p, const char *plot, chordlet_spelling spelling) {
   lab_file ref, est;
   chordlet_error err;
   if (lab_read(p->ref_path, &ref, &err)) {
@@ -221,6 +226,15 @@ static int score_pair(eval_pair *p) {
   } else if (chord_evaluate(&ref, &est, &p->scores, &err)) {
     fprintf(stderr, "chordlet eval: %s vs %s: %s\n", p->ref_path, p->est_path, err.message);
     status = EXIT_DATA;
+  } else if (plot) {
+    double seconds = ref.segments[ref.n_segments - 1].end;
+    if (est.n_segments && est.segments[est.n_segments - 1].end > seconds) seconds = est.segments[est.n_segments - 1].end;
+    char title[512];
+    snprintf(title, sizeof title, "%s vs %s", p->ref_path, p->est_path);
+    if (plot_comparison(plot, &ref, &est, seconds, spelling, title, &err)) {
+      fprintf(stderr, "chordlet eval: %s\n", err.message);
+      status = EXIT_DATA;
+    }
   }
   lab_free(&ref);
   lab_free(&est);
@@ -335,6 +349,8 @@ static void print_json(const pair_list *pairs, const chord_scores *total) {
 
 int cmd_eval(int argc, char **argv) {
   bool json = false;
+  const char *plot = NULL;
+  chordlet_spelling spelling = CHORDLET_SPELLING_FRIENDLY;
   const char *paths[2];
   int n_paths = 0;
   bool options_done = false;
@@ -342,6 +358,16 @@ int cmd_eval(int argc, char **argv) {
     const char *a = argv[i];
     if (!options_done && a[0] == '-' && a[1] != '\0') {
       if (strcmp(a, "--json") == 0) json = true;
+      else if (strcmp(a, "--plot") == 0 && i + 1 < argc) plot = argv[++i];
+      else if (strcmp(a, "--spelling") == 0 && i + 1 < argc) {
+        const char *v = argv[++i];
+        if (strcmp(v, "friendly") == 0) spelling = CHORDLET_SPELLING_FRIENDLY;
+        else if (strcmp(v, "harte") == 0) spelling = CHORDLET_SPELLING_HARTE;
+        else {
+          fprintf(stderr, "chordlet eval: --spelling is friendly or harte, not '%s'\n", v);
+          return EXIT_USAGE;
+        }
+      }
       else if (strcmp(a, "-h") == 0 || strcmp(a, "--help") == 0) { usage(stdout); return EXIT_OK; }
       else if (strcmp(a, "--") == 0) options_done = true;
       else {
@@ -367,8 +393,28 @@ int cmd_eval(int argc, char **argv) {
   int status = collect_pairs(paths[0], paths[1], &pairs);
   chord_totals totals;
   chord_totals_init(&totals);
+  struct stat plot_st;
+  const bool plot_folder = plot && stat(plot, &plot_st) == 0 && S_ISDIR(plot_st.st_mode);
+  if (status == EXIT_OK && plot && !plot_folder) {
+    chordlet_error perr;
+    if (pairs.n != 1 || plot_check_path(plot, &perr)) {
+      fprintf(stderr, "chordlet eval: --plot takes a .png or .svg file for two files, or an existing folder for two "
+                      "folders; not '%s'\n", plot);
+      free_pairs(&pairs);
+      return EXIT_USAGE;
+    }
+  }
   for (size_t i = 0; status == EXIT_OK && i < pairs.n; i++) {
-    status = score_pair(&pairs.items[i]);
+    char *picture = NULL;
+    if (plot_folder) {
+      char file[512];
+      snprintf(file, sizeof file, "%s.png", pairs.items[i].name);
+      char *dot = strstr(file, ".lab.png");
+      if (dot) memcpy(dot, ".png", sizeof ".png");
+      picture = join_path(plot, file);
+    }
+    status = score_pair(&pairs.items[i], plot_folder ? picture : plot, spelling);
+    free(picture);
     if (status == EXIT_OK) chord_totals_add(&totals, &pairs.items[i].scores);
   }
   if (status == EXIT_OK) {

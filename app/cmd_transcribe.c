@@ -16,8 +16,10 @@
 #include "atomicfile.h"
 #include "audiofile.h"
 #include "commands.h"
+#include "error.h"
 #include "json_writer.h"
 #include "model_paths.h"
+#include "plot.h"
 #include "recognizer.h"
 #include "vocab.h"
 
@@ -38,6 +40,11 @@ static void usage(FILE *out) {
           "                       argmax (the most probable chord of every frame)\n"
           "  --switch-penalty X   the Viterbi decoder's cost of a chord change (natural\n"
           "                       log; default: the model's)\n"
+          "  --plot WHAT          also draw the chord timeline over the constant-Q features\n"
+          "                       the model heard: FILE.png or FILE.svg for one input, or\n"
+          "                       png / svg for a picture next to each output\n"
+          "  --spelling S         chord names in the picture: friendly (C#m7, the default)\n"
+          "                       or harte (C#:min7); .lab files are always Harte\n"
           "  --skip-existing      leave inputs whose output already exists (resume a batch)\n"
           "  -q, --quiet          no progress display\n"
           "\n"
@@ -205,7 +212,9 @@ static double now_seconds(void) {
 
 int cmd_transcribe(int argc, char **argv) {
   const char *out_dir = NULL, *model_name = NULL, *format = "lab";
-  recognizer_options options = {RECOGNIZER_VITERBI, NULL, NULL, 0};
+  recognizer_options options = {RECOGNIZER_VITERBI, NULL, NULL, 0, 0};
+  const char *plot = NULL;
+  chordlet_spelling spelling = CHORDLET_SPELLING_FRIENDLY;
   bool quiet = false, skip_existing = false;
   char **args = malloc((size_t)argc * sizeof *args);
   int n_args = 0;
@@ -237,6 +246,18 @@ int cmd_transcribe(int argc, char **argv) {
       options.switch_penalty = strtod(argv[++i], &end);
       if (!end || *end || !(options.switch_penalty > 0 && options.switch_penalty < 1e6)) {
         fprintf(stderr, "chordlet transcribe: --switch-penalty wants a number above 0, not '%s'\n", argv[i]);
+        free(args);
+        return EXIT_USAGE;
+      }
+    } else if (strcmp(a, "--plot") == 0 && has_value) {
+      plot = argv[++i];
+      options.keep_features = 1;
+    } else if (strcmp(a, "--spelling") == 0 && has_value) {
+      const char *v = argv[++i];
+      if (strcmp(v, "friendly") == 0) spelling = CHORDLET_SPELLING_FRIENDLY;
+      else if (strcmp(v, "harte") == 0) spelling = CHORDLET_SPELLING_HARTE;
+      else {
+        fprintf(stderr, "chordlet transcribe: --spelling is friendly or harte, not '%s'\n", v);
         free(args);
         return EXIT_USAGE;
       }
@@ -278,6 +299,22 @@ int cmd_transcribe(int argc, char **argv) {
   if (status) {
     free_list(&inputs);
     return status;
+  }
+  const char *plot_ext = NULL; /* --plot png|svg: a picture beside each output */
+  if (plot) {
+    chordlet_error perr;
+    if (strcmp(plot, "png") == 0 || strcmp(plot, "svg") == 0) {
+      plot_ext = strcmp(plot, "png") == 0 ? ".png" : ".svg";
+    } else if (plot_check_path(plot, &perr)) {
+      fprintf(stderr, "chordlet transcribe: --plot: %s (or png / svg for one beside each output)\n", perr.message);
+      free_list(&inputs);
+      return EXIT_USAGE;
+    } else if (inputs.n != 1) {
+      fprintf(stderr, "chordlet transcribe: --plot %s names one picture for %zu inputs: use --plot png or svg\n",
+              plot, inputs.n);
+      free_list(&inputs);
+      return EXIT_USAGE;
+    }
   }
 
   char model_path[4096];
@@ -328,6 +365,18 @@ int cmd_transcribe(int argc, char **argv) {
       fst = recognizer_transcribe(r, audio.samples, audio.n_samples, &options, &t, &err);
       if (!fst) {
         fst = strcmp(format, "json") == 0 ? write_json(out, input, r, &t, &err) : write_lab(out, &t, &err);
+        if (!fst && plot) {
+          char *picture = plot_ext ? output_path(input, out_dir, plot_ext) : strdup(plot);
+          const char *name = strrchr(input, '/');
+          char title[600];
+          snprintf(title, sizeof title, "%s: %zu chords (model %s)", name ? name + 1 : input, t.segments.n_segments,
+                   recognizer_name(r));
+          fst = picture ? plot_transcription(picture, t.features, t.n_frames, t.n_bins, t.frame_seconds, &t.segments,
+                                             audio.n_samples / audio.sample_rate, spelling, title, &err)
+                        : chordlet_fail(&err, CHORDLET_ERR_NO_MEMORY, "out of memory");
+          if (!fst && !quiet) fprintf(stderr, "%s%s: the picture is %s\n", prog.on_terminal ? "\r\033[K" : "", input, picture);
+          free(picture);
+        }
         double seconds = audio.n_samples / audio.sample_rate, took = now_seconds() - t0;
         if (!fst && !quiet)
           fprintf(stderr, "%s%s -> %s: %zu chords, %.1f s of audio in %.1f s (%.0fx real time)\n",

@@ -249,6 +249,7 @@ const teacher_fold_weights *recognizer_teacher_folds(const recognizer *r, int *n
 void transcription_free(transcription *t) {
   lab_free(&t->segments);
   free(t->confidence);
+  free(t->features);
   memset(t, 0, sizeof *t);
 }
 
@@ -349,6 +350,12 @@ chordlet_status recognizer_transcribe(const recognizer *r, const float *audio, s
     if ((st = lab_append(&out->segments, start, end, &chord, err))) goto done;
   }
   out->n_frames = T;
+  out->frame_seconds = recognizer_frame_seconds(r);
+  if (options && options->keep_features) {
+    out->features = features; /* the caller's now */
+    out->n_bins = r->is_student ? r->stream.n_bins : (int)r->frontend.n_bins;
+    features = NULL;
+  }
   report(options, 1);
 done:
   free(features);

@@ -32,6 +32,7 @@ typedef struct recognizer_options {
   recognizer_progress progress; /* may be NULL */
   void *progress_ctx;
   double switch_penalty;         /* > 0: the Viterbi switch penalty instead of the model's */
+  int keep_features;             /* hand the front end's features back in the transcription */
 } recognizer_options;
 
 /* What a transcription found, beyond the segments. */
@@ -40,6 +41,9 @@ typedef struct transcription {
   float *confidence;   /* (n_segments) mean probability of the segment's chord class */
   size_t n_frames;
   double tuning;       /* the front end's tuning estimate, in fractions of a bin */
+  float *features;     /* (n_frames, n_bins) what the network heard, with keep_features; else NULL */
+  int n_bins;
+  double frame_seconds;
 } transcription;
 
 typedef struct recognizer recognizer;

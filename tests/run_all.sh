@@ -88,6 +88,7 @@ for variant in build build/asan; do
   run "[$tag] lv2_cli" "$LOGS/$tag-lv2_cli.log" sh tests/lv2_cli.sh "$variant"
   run "[$tag] live_jack" "$LOGS/$tag-live_jack.log" sh tests/live_jack.sh "$variant"
   run "[$tag] live_view_tmux" "$LOGS/$tag-live_view_tmux.log" sh tests/live_view_tmux.sh "$variant"
+  run "[$tag] plot_cli" "$LOGS/$tag-plot_cli.log" sh tests/plot_cli.sh "$variant"
   # The whole data chain killed and resumed: once, on the normal build (it is slow
   # and exercises scripts, not memory safety).
   [ "$tag" = gcc ] && run "[$tag] data_resume" "$LOGS/$tag-data_resume.log" sh tests/data_resume.sh "$variant"
