@@ -92,13 +92,19 @@ $(BUILD)/tests/%: $(BUILD)/obj/tests/%.o $(TRAINER_LIB_OBJ) $(LIB_A)
 # them (the plugin loads <bundle>/default.chordlet). Only lv2_descriptor is
 # exported: the engine inside stays private to the plugin.
 PLUGIN_DIR := $(BUILD)/lv2/chordlet.lv2
-PLUGIN_SRC := $(sort $(wildcard plugin/*.c))
-PLUGIN_OBJ := $(PLUGIN_SRC:%.c=$(BUILD)/obj/%.o)
-$(BUILD)/obj/plugin/%.o: CPPFLAGS_ALL += -Iplugin $(shell pkg-config --cflags lv2)
-plugin: $(PLUGIN_DIR)/chordlet.so $(PLUGIN_DIR)/manifest.ttl $(PLUGIN_DIR)/chordlet.ttl $(PLUGIN_DIR)/default.chordlet
+# The UI (chordlet_ui.so: X11 + cairo) is a binary of its own, as LV2 wants.
+PLUGIN_OBJ := $(BUILD)/obj/plugin/chordlet_lv2.o
+UI_OBJ     := $(BUILD)/obj/plugin/chordlet_ui.o
+UI_PKGS    := cairo x11
+$(BUILD)/obj/plugin/%.o: CPPFLAGS_ALL += -Iplugin $(shell pkg-config --cflags lv2 cairo x11)
+plugin: $(PLUGIN_DIR)/chordlet.so $(PLUGIN_DIR)/chordlet_ui.so $(PLUGIN_DIR)/manifest.ttl $(PLUGIN_DIR)/chordlet.ttl \
+        $(PLUGIN_DIR)/default.chordlet
 $(PLUGIN_DIR)/chordlet.so: $(PLUGIN_OBJ) $(LIB_A)
 	@mkdir -p $(dir $@)
-	$(CC) -shared $(LDFLAGS) -Wl,--exclude-libs,ALL -Wl,-z,defs -o $@ $(PLUGIN_OBJ) $(LIB_A) $(LDLIBS_ALL)
+	$(CC) -shared $(LDFLAGS) -Wl,--exclude-libs,ALL -Wl,-z,defs -o $@ $(PLUGIN_OBJ) $(LIB_A) $(shell pkg-config --libs cairo) $(LDLIBS_ALL)
+$(PLUGIN_DIR)/chordlet_ui.so: $(UI_OBJ) $(LIB_A)
+	@mkdir -p $(dir $@)
+	$(CC) -shared $(LDFLAGS) -Wl,--exclude-libs,ALL -Wl,-z,defs -o $@ $(UI_OBJ) $(LIB_A) $(shell pkg-config --libs $(UI_PKGS)) $(LDLIBS_ALL)
 $(PLUGIN_DIR)/%.ttl: ttl/%.ttl
 	@mkdir -p $(dir $@)
 	cp $< $@
@@ -111,6 +117,13 @@ $(BUILD)/tests/jack_play: $(BUILD)/obj/tests/jack_play.o
 	@mkdir -p $(dir $@)
 	$(CC) $(LDFLAGS) -o $@ $< $(shell pkg-config --libs jack) $(LDLIBS_ALL)
 tests: $(BUILD)/tests/jack_play
+
+# A helper of tests/ui_jalv.sh: opens and closes the UI (under valgrind).
+$(BUILD)/obj/tests/ui_cycle.o: CPPFLAGS_ALL += $(shell pkg-config --cflags lv2 x11)
+$(BUILD)/tests/ui_cycle: $(BUILD)/obj/tests/ui_cycle.o
+	@mkdir -p $(dir $@)
+	$(CC) $(LDFLAGS) -o $@ $< $(shell pkg-config --libs x11) -ldl
+tests: $(BUILD)/tests/ui_cycle
 
 # The LV2 host test loads the bundle with lilv.
 $(BUILD)/obj/tests/test_lv2_host.o: CPPFLAGS_ALL += $(shell pkg-config --cflags lilv-0 lv2)

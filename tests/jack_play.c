@@ -3,7 +3,8 @@
  * "player"). Playback starts when something connects to the port, so the
  * listener hears the file from its first sample; afterwards the port plays
  * silence until argv[3] seconds (default 2) have passed, then the program
- * exits 0. The file must have the server's sample rate (it is not
+ * exits 0. With argv[4] (a port such as "chordlet:in") the player connects
+ * to it itself, retrying until that port exists. The file must have the server's sample rate (it is not
  * resampled: the test makes it so). Exit 1 with a message on any failure. */
 #define _POSIX_C_SOURCE 200809L
 #include <jack/jack.h>
@@ -32,7 +33,7 @@ static int process(jack_nframes_t n, void *arg) {
 
 int main(int argc, char **argv) {
   if (argc < 2) {
-    fprintf(stderr, "usage: jack_play FILE [CLIENT] [TAIL_SECONDS]\n");
+    fprintf(stderr, "usage: jack_play FILE [CLIENT] [TAIL_SECONDS] [CONNECT_TO]\n");
     return 2;
   }
   const char *name = argc > 2 ? argv[2] : "player";
@@ -70,6 +71,16 @@ int main(int argc, char **argv) {
   }
   printf("ready\n");
   fflush(stdout);
+  if (argc > 4) {
+    int tries = 0;
+    while (jack_connect(client, jack_port_name(port), argv[4]) != 0) {
+      if (++tries > 600) {
+        fprintf(stderr, "jack_play: cannot connect to %s\n", argv[4]);
+        return 1;
+      }
+      nanosleep(&(struct timespec){0, 100000000}, NULL);
+    }
+  }
   const size_t end = n_audio + (size_t)(tail * info.samplerate);
   for (int waited = 0; atomic_load(&played) < end; waited++) {
     nanosleep(&(struct timespec){0, 10000000}, NULL);

@@ -90,6 +90,8 @@ for variant in build build/asan; do
   # code runs under the sanitizers in test_live and test_lv2_host.
   [ "$tag" = gcc ] && run "[$tag] live_jack" "$LOGS/$tag-live_jack.log" sh tests/live_jack.sh "$variant"
   [ "$tag" = gcc ] && run "[$tag] live_view_tmux" "$LOGS/$tag-live_view_tmux.log" sh tests/live_view_tmux.sh "$variant"
+  # The UI: jalv on Xvfb, and valgrind (which cannot run under ASan)
+  [ "$tag" = gcc ] && run "[$tag] ui_jalv" "$LOGS/$tag-ui_jalv.log" sh tests/ui_jalv.sh "$variant"
   run "[$tag] plot_cli" "$LOGS/$tag-plot_cli.log" sh tests/plot_cli.sh "$variant"
   # The whole data chain killed and resumed: once, on the normal build (it is slow
   # and exercises scripts, not memory safety).
