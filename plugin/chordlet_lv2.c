@@ -52,9 +52,29 @@
 #include <lv2/state/state.h>
 #include <lv2/worker/worker.h>
 
+#include <cairo.h>
+
 #include "chordlet.h"
 #include "uris.h"
 #include "vocab.h"
+
+/* Ardour's inline display (the chord name in the mixer strip). The extension's
+ * header is not in Debian's lv2-dev; these are its definitions, as x42's
+ * plugins carry them. */
+#define LV2_INLINEDISPLAY_URI "http://harrisonconsoles.com/lv2/inlinedisplay"
+#define LV2_INLINEDISPLAY__interface LV2_INLINEDISPLAY_URI "#interface"
+#define LV2_INLINEDISPLAY__queue_draw LV2_INLINEDISPLAY_URI "#queue_draw"
+typedef struct {
+  unsigned char *data;
+  int width, height, stride;
+} LV2_Inline_Display_Image_Surface;
+typedef struct {
+  LV2_Inline_Display_Image_Surface *(*render)(LV2_Handle instance, uint32_t w, uint32_t max_h);
+} LV2_Inline_Display_Interface;
+typedef struct {
+  void *handle;
+  void (*queue_draw)(void *handle);
+} LV2_Inline_Display;
 
 enum { MAX_CHANNELS = 2, MAX_NOTES = 5, PATH_MAX_BYTES = 1024, DEFAULT_MAX_BLOCK = 8192 };
 
@@ -127,6 +147,14 @@ typedef struct plugin {
 
   chordlet_event shown;   /* the chord on the outputs */
   bool have_shown;
+
+  /* Inline display: run() publishes the chord (and its confidence's bits)
+   * for render(), which runs on the host's GUI thread. */
+  LV2_Inline_Display *queue_draw;
+  atomic_int display_chord;
+  atomic_uint display_confidence;
+  cairo_surface_t *display_surface; /* GUI thread only */
+  LV2_Inline_Display_Image_Surface display_image;
   uint8_t sounding[MAX_NOTES];
   int n_sounding;
 } plugin;
@@ -196,7 +224,7 @@ static LV2_Handle instantiate(const LV2_Descriptor *descriptor, double rate, con
   LV2_Log_Log *log = NULL;
   const char *missing = lv2_features_query(features, LV2_LOG__log, &log, false, LV2_URID__map, &p->map, true,
                                            LV2_WORKER__schedule, &p->schedule, true, LV2_OPTIONS__options, &options,
-                                           false, NULL);
+                                           false, LV2_INLINEDISPLAY__queue_draw, &p->queue_draw, false, NULL);
   lv2_log_logger_init(&p->logger, p->map, log);
   if (missing) {
     lv2_log_error(&p->logger, "chordlet: the host lacks the required feature <%s>\n", missing);
@@ -209,6 +237,8 @@ static LV2_Handle instantiate(const LV2_Descriptor *descriptor, double rate, con
   p->max_block = host_max_block(options, p->map);
   snprintf(p->bundle, sizeof p->bundle, "%s", bundle_path ? bundle_path : "");
   atomic_init(&p->run_in_flight, false);
+  atomic_init(&p->display_chord, CHORDLET_CHORD_N);
+  atomic_init(&p->display_confidence, 0);
 
   /* The shipped model, next to the plugin. A missing or broken one is not
    * fatal: the plugin passes audio and reports N until a model is set. */
@@ -272,6 +302,7 @@ static void cleanup(LV2_Handle h) {
   plugin *p = h;
   chordlet_stream_free(p->stream);
   chordlet_model_free(p->model);
+  if (p->display_surface) cairo_surface_destroy(p->display_surface);
   free(p);
 }
 
@@ -372,6 +403,11 @@ static void read_control(plugin *p) {
 static void show(plugin *p, const chordlet_event *e, uint32_t midi_capacity) {
   p->shown = *e;
   p->have_shown = true;
+  unsigned bits;
+  memcpy(&bits, &e->confidence, sizeof bits);
+  atomic_store_explicit(&p->display_confidence, bits, memory_order_relaxed);
+  atomic_store_explicit(&p->display_chord, e->chord, memory_order_release);
+  if (p->queue_draw) p->queue_draw->queue_draw(p->queue_draw->handle); /* RT-safe by the extension's contract */
   if (p->notify) forge_change(p, e);
   if (p->midi_out) midi_change(p, p->midi_out, midi_capacity, e);
 }
@@ -558,11 +594,64 @@ static LV2_State_Status restore(LV2_Handle h, LV2_State_Retrieve_Function retrie
   return LV2_STATE_SUCCESS;
 }
 
+/* ---------------------------------------------------------- inline display */
+
+/* The chord name, as large as the strip allows, over a confidence bar.
+ * Thread: the host's GUI thread (not real time: it may allocate). */
+static LV2_Inline_Display_Image_Surface *render(LV2_Handle h, uint32_t w, uint32_t max_h) {
+  plugin *p = h;
+  if (w < 8 || w > 4096) return NULL;
+  uint32_t height = w / 3 < 24 ? 24 : w / 3;
+  if (height > max_h) height = max_h;
+  if (height < 8) return NULL;
+  if (!p->display_surface || cairo_image_surface_get_width(p->display_surface) != (int)w ||
+      cairo_image_surface_get_height(p->display_surface) != (int)height) {
+    if (p->display_surface) cairo_surface_destroy(p->display_surface);
+    p->display_surface = cairo_image_surface_create(CAIRO_FORMAT_ARGB32, (int)w, (int)height);
+  }
+  if (cairo_surface_status(p->display_surface) != CAIRO_STATUS_SUCCESS) return NULL;
+  const int chord = atomic_load_explicit(&p->display_chord, memory_order_acquire);
+  unsigned bits = atomic_load_explicit(&p->display_confidence, memory_order_relaxed);
+  float confidence;
+  memcpy(&confidence, &bits, sizeof confidence);
+  char name[CHORDLET_NAME_MAX];
+  chordlet_chord_name(chord, CHORDLET_SPELLING_FRIENDLY, name, sizeof name);
+  cairo_t *cr = cairo_create(p->display_surface);
+  cairo_set_source_rgb(cr, 0.10, 0.11, 0.13);
+  cairo_paint(cr);
+  cairo_select_font_face(cr, "sans-serif", CAIRO_FONT_SLANT_NORMAL, CAIRO_FONT_WEIGHT_BOLD);
+  double size = height * 0.7;
+  cairo_set_font_size(cr, size);
+  cairo_text_extents_t ext;
+  cairo_text_extents(cr, name, &ext);
+  if (ext.width > w * 0.92) {
+    size *= w * 0.92 / ext.width;
+    cairo_set_font_size(cr, size);
+    cairo_text_extents(cr, name, &ext);
+  }
+  cairo_set_source_rgb(cr, 0.95, 0.95, 0.92);
+  cairo_move_to(cr, (w - ext.width) / 2 - ext.x_bearing, (height * 0.85 - ext.height) / 2 - ext.y_bearing);
+  cairo_show_text(cr, name);
+  const double c = confidence < 0 ? 0 : confidence > 1 ? 1 : confidence;
+  cairo_set_source_rgb(cr, 0.3 + 0.5 * (1 - c), 0.2 + 0.75 * c, 0.35);
+  cairo_rectangle(cr, 0, height * 0.88, w * c, height * 0.12);
+  cairo_fill(cr);
+  cairo_destroy(cr);
+  cairo_surface_flush(p->display_surface);
+  p->display_image.data = cairo_image_surface_get_data(p->display_surface);
+  p->display_image.width = (int)w;
+  p->display_image.height = (int)height;
+  p->display_image.stride = cairo_image_surface_get_stride(p->display_surface);
+  return &p->display_image;
+}
+
 static const void *extension_data(const char *uri) {
   static const LV2_Worker_Interface worker = {work, work_response, NULL};
   static const LV2_State_Interface state = {save, restore};
+  static const LV2_Inline_Display_Interface display = {render};
   if (strcmp(uri, LV2_WORKER__interface) == 0) return &worker;
   if (strcmp(uri, LV2_STATE__interface) == 0) return &state;
+  if (strcmp(uri, LV2_INLINEDISPLAY__interface) == 0) return &display;
   return NULL;
 }
 

@@ -143,6 +143,26 @@ static void worker_idle(host_worker *w) { /* wait until the worker has nothing l
     nanosleep(&(struct timespec){0, 200000}, NULL);
 }
 
+/* ------------------------------------------------------ inline display */
+
+#define INLINEDISPLAY "http://harrisonconsoles.com/lv2/inlinedisplay"
+typedef struct {
+  unsigned char *data;
+  int width, height, stride;
+} inline_image;
+typedef struct {
+  inline_image *(*render)(LV2_Handle instance, uint32_t w, uint32_t max_h);
+} inline_interface;
+typedef struct {
+  void *handle;
+  void (*queue_draw)(void *handle);
+} inline_queue_draw;
+static atomic_int queue_draw_calls;
+static void queue_draw(void *handle) {
+  (void)handle;
+  atomic_fetch_add(&queue_draw_calls, 1);
+}
+
 /* ------------------------------------------------------------ the host */
 
 typedef struct host {
@@ -155,8 +175,9 @@ typedef struct host {
   LV2_Worker_Schedule sched;
   int32_t max_block;
   LV2_Options_Option options[2];
-  LV2_Feature f_map, f_unmap, f_sched, f_options;
-  const LV2_Feature *features[5];
+  LV2_Feature f_map, f_unmap, f_sched, f_options, f_queue_draw;
+  inline_queue_draw queue_draw;
+  const LV2_Feature *features[6];
   int n_channels;
   float *in[2], *out[2];
   float controls[32];
@@ -203,7 +224,10 @@ static int host_open(host *h, LilvWorld *world, const char *uri, double rate, in
   h->features[1] = &h->f_unmap;
   h->features[2] = &h->f_sched;
   h->features[3] = &h->f_options;
-  h->features[4] = NULL;
+  h->queue_draw = (inline_queue_draw){NULL, queue_draw};
+  h->f_queue_draw = (LV2_Feature){INLINEDISPLAY "#queue_draw", &h->queue_draw};
+  h->features[4] = &h->f_queue_draw;
+  h->features[5] = NULL;
   h->instance = lilv_plugin_instantiate(h->plugin, rate, h->features);
   CHECK(h->instance != NULL, "%s does not instantiate at %.0f Hz", uri, rate);
   if (!h->instance) return -1;
@@ -527,6 +551,42 @@ static void test_song(LilvWorld *world, double rate) {
       free(r.chord_at_hop);
     }
     host_close(&h);
+  }
+  /* Ardour's inline display: queue_draw on every change, and a picture of
+   * the chord on request. */
+  {
+    host h;
+    if (!host_open(&h, world, MONO, rate, 0)) {
+      atomic_store(&queue_draw_calls, 0);
+      play(&h, x, n, rate, 256, &r);
+      const inline_interface *idi = lilv_instance_get_extension_data(h.instance, INLINEDISPLAY "#interface");
+      CHECK(idi != NULL, "no inline display interface");
+      int light = 0, width = 0, height = 0;
+      if (idi) {
+        for (int k = 0; k < 3; k++) { /* and again at other sizes: the surface follows */
+          const uint32_t w = k == 1 ? 120 : 200;
+          inline_image *img = idi->render(lilv_instance_get_handle(h.instance), w, 100);
+          CHECK(img && img->width == (int)w && img->height > 8 && img->height <= 100, "inline display %ux..: %dx%d", w,
+                img ? img->width : 0, img ? img->height : 0);
+          if (!img) continue;
+          width = img->width;
+          height = img->height;
+          light = 0;
+          for (int y = 0; y < img->height; y++)
+            for (int xx = 0; xx < img->width; xx++) {
+              const uint8_t *px = img->data + (size_t)y * (size_t)img->stride + 4 * (size_t)xx;
+              light += px[0] > 200 && px[1] > 200 && px[2] > 200;
+            }
+        }
+      }
+      printf("inline display: %dx%d with %d light (text) pixels; queue_draw called %d times for %d changes\n", width,
+             height, light, atomic_load(&queue_draw_calls), r.out.n_changes);
+      CHECK(light > 100, "the inline display drew no chord name (%d light pixels)", light);
+      CHECK(atomic_load(&queue_draw_calls) == r.out.n_changes, "queue_draw %d times for %d changes",
+            atomic_load(&queue_draw_calls), r.out.n_changes);
+      free(r.chord_at_hop);
+      host_close(&h);
+    }
   }
   /* The last chord's notes (C): C3, then C E G in octave 4. */
   CHECK(ref.out.n_last_on == 4 && ref.out.last_on_notes[0] == 48 && ref.out.last_on_notes[1] == 60 &&
