@@ -30,83 +30,10 @@
 #include <time.h>
 #include <unistd.h>
 
-#include "spsc.h"
+#include "../tests/lv2_host_util.h"
 
-enum { MAX_URIS = 512, MSG_BYTES = 2048, RING = 64, MAX_PORTS = 64 };
+enum { MAX_PORTS = 64 };
 static const double RATE = 48000, SECONDS = 30;
-
-static char *uri_table[MAX_URIS];
-static int n_uris;
-static LV2_URID map_uri(LV2_URID_Map_Handle h, const char *uri) {
-  (void)h;
-  for (int i = 0; i < n_uris; i++)
-    if (strcmp(uri_table[i], uri) == 0) return (LV2_URID)(i + 1);
-  if (n_uris == MAX_URIS) return 0;
-  uri_table[n_uris] = strdup(uri);
-  return (LV2_URID)++n_uris;
-}
-
-static double now(void) {
-  struct timespec ts;
-  clock_gettime(CLOCK_MONOTONIC, &ts);
-  return ts.tv_sec + ts.tv_nsec * 1e-9;
-}
-
-/* ---------------------------------------------- the worker (a thread) */
-
-typedef struct message {
-  uint32_t size;
-  unsigned char data[MSG_BYTES];
-} message;
-
-typedef struct worker {
-  LilvInstance *instance;
-  const LV2_Worker_Interface *iface;
-  spsc_ring jobs, responses;
-  message *job_slots, *response_slots;
-  pthread_t thread;
-  atomic_int stop;
-  double busy_seconds; /* time inside work(), worker thread only */
-  long jobs_done;
-} worker;
-
-static LV2_Worker_Status respond(LV2_Worker_Respond_Handle h, uint32_t size, const void *data) {
-  worker *w = h;
-  message *m = spsc_write_slot(&w->responses);
-  if (!m || size > MSG_BYTES) return LV2_WORKER_ERR_NO_SPACE;
-  m->size = size;
-  memcpy(m->data, data, size);
-  spsc_write_commit(&w->responses);
-  return LV2_WORKER_SUCCESS;
-}
-
-static LV2_Worker_Status schedule(LV2_Worker_Schedule_Handle h, uint32_t size, const void *data) {
-  worker *w = h;
-  message *m = spsc_write_slot(&w->jobs);
-  if (!m || size > MSG_BYTES) return LV2_WORKER_ERR_NO_SPACE;
-  m->size = size;
-  memcpy(m->data, data, size);
-  spsc_write_commit(&w->jobs);
-  return LV2_WORKER_SUCCESS;
-}
-
-static void *worker_main(void *arg) {
-  worker *w = arg;
-  for (;;) {
-    const message *m = spsc_read_slot(&w->jobs);
-    if (!m) {
-      if (atomic_load(&w->stop)) break;
-      nanosleep(&(struct timespec){0, 200000}, NULL);
-      continue;
-    }
-    double t0 = now();
-    w->iface->work(lilv_instance_get_handle(w->instance), respond, w, m->size, m->data);
-    w->busy_seconds += now() - t0;
-    w->jobs_done++;
-    spsc_read_commit(&w->jobs);
-  }
-  return NULL;
-}
 
 /* ------------------------------------------------------------- a run */
 
@@ -147,9 +74,9 @@ static result run_plugin(LilvWorld *world, const char *uri, int block, const flo
   lilv_node_free(u);
   if (!plugin) return r;
   LV2_URID_Map map = {NULL, map_uri};
-  worker w;
+  host_worker w;
   memset(&w, 0, sizeof w);
-  LV2_Worker_Schedule sched = {&w, schedule};
+  LV2_Worker_Schedule sched = {&w, host_schedule};
   int32_t max_block = block;
   LV2_Options_Option options[] = {
       {LV2_OPTIONS_INSTANCE, 0, map_uri(NULL, LV2_BUF_SIZE__maxBlockLength), sizeof(int32_t),
@@ -160,14 +87,7 @@ static result run_plugin(LilvWorld *world, const char *uri, int block, const flo
   const LV2_Feature *features[] = {&f_map, &f_sched, &f_opts, NULL};
   LilvInstance *inst = lilv_plugin_instantiate(plugin, RATE, features);
   if (!inst) return r;
-  w.instance = inst;
-  w.iface = lilv_instance_get_extension_data(inst, LV2_WORKER__interface);
-  w.job_slots = calloc(RING, sizeof(message));
-  w.response_slots = calloc(RING, sizeof(message));
-  spsc_init(&w.jobs, w.job_slots, RING, sizeof(message));
-  spsc_init(&w.responses, w.response_slots, RING, sizeof(message));
-  atomic_init(&w.stop, 0);
-  if (w.iface) pthread_create(&w.thread, NULL, worker_main, &w);
+  host_worker_start(&w, inst, 1);
 
   /* Every port: audio in = the song, audio out = scratch, controls at their
    * defaults, atom ports as sequences. */
@@ -218,31 +138,22 @@ static result run_plugin(LilvWorld *world, const char *uri, int block, const flo
         atoms[i].seq.atom.type = 0;
       }
     }
-    double t0 = now();
+    double t0 = host_now();
     lilv_instance_run(inst, (uint32_t)block);
-    times[b] = now() - t0;
-    if (w.iface) {
-      const message *m;
-      while ((m = spsc_read_slot(&w.responses))) {
-        w.iface->work_response(lilv_instance_get_handle(inst), m->size, m->data);
-        spsc_read_commit(&w.responses);
-      }
-    }
+    times[b] = host_now() - t0;
+    host_deliver_responses(&w);
     /* real time pacing is not needed for run()'s cost, but the worker must
      * keep up: let it catch up every hop's worth of audio */
     if (w.iface && b % (size_t)(960 / block + 1) == 0)
       while (spsc_count(&w.jobs) > 0) nanosleep(&(struct timespec){0, 100000}, NULL);
   }
-  if (w.iface) {
-    while (spsc_count(&w.jobs) > 0) nanosleep(&(struct timespec){0, 100000}, NULL);
-    atomic_store(&w.stop, 1);
-    pthread_join(w.thread, NULL);
-  }
+  const int has_worker = w.iface != NULL;
+  host_worker_stop(&w);
   qsort(times, n_blocks, sizeof *times, cmp_double);
   r.median_us = 1e6 * times[n_blocks / 2];
   r.p99_us = 1e6 * times[(size_t)(0.99 * (double)(n_blocks - 1))];
   r.max_us = 1e6 * times[n_blocks - 1];
-  r.worker_ms_per_hop = w.iface ? 1e3 * w.busy_seconds / (SECONDS / 0.02) : 0;
+  r.worker_ms_per_hop = has_worker ? 1e3 * w.busy_seconds / (SECONDS / 0.02) : 0;
   r.ok = 1;
   lilv_instance_deactivate(inst);
   lilv_instance_free(inst);
@@ -257,8 +168,6 @@ static result run_plugin(LilvWorld *world, const char *uri, int block, const flo
   free(mins);
   free(maxs);
   free(defs);
-  free(w.job_slots);
-  free(w.response_slots);
   return r;
 }
 
@@ -320,6 +229,6 @@ int main(void) {
            p99_128 <= 5 ? "met" : "MISSED");
   free(audio);
   lilv_world_free(world);
-  for (int i = 0; i < n_uris; i++) free(uri_table[i]);
+  host_free_uris();
   return 0;
 }

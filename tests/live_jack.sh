@@ -34,31 +34,7 @@ for args in "--backend alsa" "--channel 3" "--smoothing 99" "--threshold 2" "--d
   [ $rc -eq 2 ] && ok "bad usage ($args): exit 2, '$out'" || bad "bad usage ($args): exit $rc, '$out'"
 done
 
-/usr/bin/python3 - "$TMP" <<'PY'
-import numpy as np, sys, wave
-rate, lead, dur = 44100, 0.507, 1.493
-roots, minor = [0, 9, 5, 7, 2, 4, 5, 0], [0, 1, 0, 0, 1, 1, 0, 0]
-n = int((lead + len(roots) * dur + 1.0) * rate)
-x = np.zeros(n)
-for c, (r, m) in enumerate(zip(roots, minor)):
-    t0 = lead + c * dur
-    i0, i1 = int(t0 * rate), int((t0 + dur) * rate)
-    t = np.arange(i1 - i0) / rate
-    env = (1 - np.exp(-t / 0.005)) * np.exp(-t / 1.2) * np.minimum(1, (i1 - i0 - np.arange(i1 - i0)) / (0.02 * rate))
-    for k, midi in enumerate([60 + r, 60 + r + (3 if m else 4), 60 + r + 7, 48 + r]):
-        if k < 3 and midi > 67:
-            midi -= 12
-        f = 440 * 2 ** ((midi - 69) / 12)
-        x[i0:i1] += 0.12 * env * sum(np.sin(2 * np.pi * f * h * t) / h ** 2 for h in range(1, 7))
-with wave.open(sys.argv[1] + "/song.wav", "wb") as w:
-    w.setnchannels(1); w.setsampwidth(2); w.setframerate(rate)
-    w.writeframes((np.clip(x, -1, 1) * 32767).astype("<i2").tobytes())
-names = ["C", "C#", "D", "D#", "E", "F", "F#", "G", "G#", "A", "A#", "B"]
-with open(sys.argv[1] + "/song.lab", "w") as f:
-    f.write("0 %.6f N\n" % lead)
-    for c, (r, m) in enumerate(zip(roots, minor)):
-        f.write("%.6f %.6f %s\n" % (lead + c * dur, lead + (c + 1) * dur, names[r] + (":min" if m else "")))
-PY
+/usr/bin/python3 tests/progression.py "$TMP" 44100
 
 jackd -n "$SERVER" -r -d dummy -r 44100 -p 256 >"$TMP/jackd.log" 2>&1 &
 jackd_pid=$!

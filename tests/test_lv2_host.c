@@ -44,104 +44,10 @@
 #include <unistd.h>
 
 #include "check.h"
-#include "spsc.h"
+#include "lv2_host_util.h"
 
 #define MONO "urn:chordlet:mono"
 #define STEREO "urn:chordlet:stereo"
-
-/* ------------------------------------------------------------- urid:map */
-
-enum { MAX_URIS = 256 };
-static char *uri_table[MAX_URIS];
-static int n_uris = 0;
-
-static LV2_URID map_uri(LV2_URID_Map_Handle h, const char *uri) {
-  (void)h;
-  for (int i = 0; i < n_uris; i++)
-    if (strcmp(uri_table[i], uri) == 0) return (LV2_URID)(i + 1);
-  if (n_uris == MAX_URIS) return 0;
-  uri_table[n_uris] = strdup(uri);
-  return (LV2_URID)++n_uris;
-}
-
-static const char *unmap_uri(LV2_URID_Unmap_Handle h, LV2_URID urid) {
-  (void)h;
-  return urid >= 1 && (int)urid <= n_uris ? uri_table[urid - 1] : NULL;
-}
-
-/* --------------------------------------------------------------- worker */
-
-/* Jobs go from run() to the worker through a lock-free ring (a host's
- * schedule_work must not lock: it is called on the audio thread); responses
- * come back through another and are delivered after run(), as jalv does. */
-enum { MSG_BYTES = 2048, RING = 64 };
-typedef struct message {
-  uint32_t size;
-  unsigned char data[MSG_BYTES];
-} message;
-
-typedef struct host_worker {
-  LilvInstance *instance;
-  const LV2_Worker_Interface *iface;
-  int threaded;
-  spsc_ring jobs, responses;
-  message *job_slots, *response_slots;
-  pthread_t thread;
-  atomic_int stop;
-  atomic_int busy; /* a job is being worked on */
-} host_worker;
-
-static LV2_Worker_Status respond(LV2_Worker_Respond_Handle h, uint32_t size, const void *data) {
-  host_worker *w = h;
-  message *m = spsc_write_slot(&w->responses);
-  if (!m || size > MSG_BYTES) return LV2_WORKER_ERR_NO_SPACE;
-  m->size = size;
-  memcpy(m->data, data, size);
-  spsc_write_commit(&w->responses);
-  return LV2_WORKER_SUCCESS;
-}
-
-static LV2_Worker_Status schedule(LV2_Worker_Schedule_Handle h, uint32_t size, const void *data) {
-  host_worker *w = h;
-  if (!w->threaded) /* run inline, as a host may (freewheeling, export) */
-    return w->iface->work(lilv_instance_get_handle(w->instance), respond, w, size, data);
-  message *m = spsc_write_slot(&w->jobs);
-  if (!m || size > MSG_BYTES) return LV2_WORKER_ERR_NO_SPACE;
-  m->size = size;
-  memcpy(m->data, data, size);
-  spsc_write_commit(&w->jobs);
-  return LV2_WORKER_SUCCESS;
-}
-
-static void *worker_main(void *arg) {
-  host_worker *w = arg;
-  for (;;) {
-    const message *m = spsc_read_slot(&w->jobs);
-    if (!m) {
-      if (atomic_load(&w->stop)) break;
-      nanosleep(&(struct timespec){0, 100000}, NULL);
-      continue;
-    }
-    atomic_store(&w->busy, 1);
-    w->iface->work(lilv_instance_get_handle(w->instance), respond, w, m->size, m->data);
-    spsc_read_commit(&w->jobs);
-    atomic_store(&w->busy, 0);
-  }
-  return NULL;
-}
-
-static void deliver_responses(host_worker *w) {
-  const message *m;
-  while ((m = spsc_read_slot(&w->responses))) {
-    w->iface->work_response(lilv_instance_get_handle(w->instance), m->size, m->data);
-    spsc_read_commit(&w->responses);
-  }
-}
-
-static void worker_idle(host_worker *w) { /* wait until the worker has nothing left */
-  while (w->threaded && (spsc_count(&w->jobs) > 0 || atomic_load(&w->busy)))
-    nanosleep(&(struct timespec){0, 200000}, NULL);
-}
 
 /* ------------------------------------------------------ inline display */
 
@@ -211,7 +117,7 @@ static int host_open(host *h, LilvWorld *world, const char *uri, double rate, in
   if (!h->plugin) return -1;
   h->map = (LV2_URID_Map){NULL, map_uri};
   h->unmap = (LV2_URID_Unmap){NULL, unmap_uri};
-  h->sched = (LV2_Worker_Schedule){&h->worker, schedule};
+  h->sched = (LV2_Worker_Schedule){&h->worker, host_schedule};
   h->max_block = 2048;
   h->options[0] = (LV2_Options_Option){LV2_OPTIONS_INSTANCE, 0, map_uri(NULL, LV2_BUF_SIZE__maxBlockLength),
                                        sizeof(int32_t), map_uri(NULL, LV2_ATOM__Int), &h->max_block};
@@ -231,17 +137,8 @@ static int host_open(host *h, LilvWorld *world, const char *uri, double rate, in
   h->instance = lilv_plugin_instantiate(h->plugin, rate, h->features);
   CHECK(h->instance != NULL, "%s does not instantiate at %.0f Hz", uri, rate);
   if (!h->instance) return -1;
-  h->worker.instance = h->instance;
-  h->worker.iface = lilv_instance_get_extension_data(h->instance, LV2_WORKER__interface);
+  host_worker_start(&h->worker, h->instance, threaded);
   CHECK(h->worker.iface != NULL, "no worker interface");
-  h->worker.threaded = threaded;
-  h->worker.job_slots = calloc(RING, sizeof(message));
-  h->worker.response_slots = calloc(RING, sizeof(message));
-  spsc_init(&h->worker.jobs, h->worker.job_slots, RING, sizeof(message));
-  spsc_init(&h->worker.responses, h->worker.response_slots, RING, sizeof(message));
-  atomic_init(&h->worker.stop, 0);
-  atomic_init(&h->worker.busy, 0);
-  if (threaded) pthread_create(&h->worker.thread, NULL, worker_main, &h->worker);
 
   h->n_channels = strcmp(uri, STEREO) == 0 ? 2 : 1;
   for (int c = 0; c < h->n_channels; c++) {
@@ -299,20 +196,13 @@ static int host_open(host *h, LilvWorld *world, const char *uri, double rate, in
 
 static void host_close(host *h) {
   if (!h->instance) return;
-  worker_idle(&h->worker);
-  if (h->worker.threaded) {
-    atomic_store(&h->worker.stop, 1);
-    pthread_join(h->worker.thread, NULL);
-  }
-  deliver_responses(&h->worker);
+  host_worker_stop(&h->worker);
   lilv_instance_deactivate(h->instance);
   lilv_instance_free(h->instance);
   for (int c = 0; c < h->n_channels; c++) {
     free(h->in[c]);
     free(h->out[c]);
   }
-  free(h->worker.job_slots);
-  free(h->worker.response_slots);
   h->instance = NULL;
 }
 
@@ -372,7 +262,7 @@ static void read_outputs(host *h, outputs *o) {
 static void pace(host *h, size_t len, double rate) {
   if (!h->worker.threaded) return;
   nanosleep(&(struct timespec){0, (long)(len / rate / 8 * 1e9)}, NULL);
-  if (UNDER_ASAN) worker_idle(&h->worker);
+  if (UNDER_ASAN) host_worker_idle(&h->worker);
 }
 
 /* One block: prepare the output sequences, run, deliver worker responses. */
@@ -385,7 +275,7 @@ static long host_run(host *h, uint32_t n, int count) {
   if (count) count_on();
   lilv_instance_run(h->instance, n);
   if (count) calls = count_off();
-  deliver_responses(&h->worker);
+  host_deliver_responses(&h->worker);
   /* the control input is consumed: empty it for the next block */
   lv2_atom_forge_set_buffer(&h->forge, h->control.bytes, sizeof h->control.bytes);
   LV2_Atom_Forge_Frame f;
@@ -784,7 +674,7 @@ int main(int argc, char **argv) {
   test_swap_state_junk(world);
 
   lilv_world_free(world);
-  for (int i = 0; i < n_uris; i++) free(uri_table[i]);
+  host_free_uris();
   printf("%d checks, %d failed\n", check_count, check_failures);
   return check_failures ? 1 : 0;
 }

@@ -50,26 +50,7 @@ done
   bad "loss grows with cycles: $(cat "$TMP/lost5") bytes after 5, $(cat "$TMP/lost50") after 50"
 
 # --- 1. jalv.gtk3 with audio -------------------------------------------------
-/usr/bin/python3 - "$TMP" <<'PY'
-import numpy as np, sys, wave
-rate, lead, dur = 44100, 0.507, 1.493
-roots, minor = [0, 9, 5, 7, 2, 4, 5, 0], [0, 1, 0, 0, 1, 1, 0, 0]
-n = int((lead + len(roots) * dur + 1.0) * rate)
-x = np.zeros(n)
-for c, (r, m) in enumerate(zip(roots, minor)):
-    t0 = lead + c * dur
-    i0, i1 = int(t0 * rate), int((t0 + dur) * rate)
-    t = np.arange(i1 - i0) / rate
-    env = (1 - np.exp(-t / 0.005)) * np.exp(-t / 1.2)
-    for k, midi in enumerate([60 + r, 60 + r + (3 if m else 4), 60 + r + 7, 48 + r]):
-        if k < 3 and midi > 67:
-            midi -= 12
-        f = 440 * 2 ** ((midi - 69) / 12)
-        x[i0:i1] += 0.12 * env * sum(np.sin(2 * np.pi * f * h * t) / h ** 2 for h in range(1, 7))
-with wave.open(sys.argv[1] + "/song.wav", "wb") as w:
-    w.setnchannels(1); w.setsampwidth(2); w.setframerate(rate)
-    w.writeframes((np.clip(x, -1, 1) * 32767).astype("<i2").tobytes())
-PY
+/usr/bin/python3 tests/progression.py "$TMP" 44100
 jackd -n "$SERVER" -r -d dummy -r 44100 -p 256 >"$TMP/jackd.log" 2>&1 &
 jackd_pid=$!
 sleep 1.5
