@@ -74,8 +74,8 @@ $(LIB_SO): $(ENGINE_OBJ)
 	$(CC) -shared $(LDFLAGS) -o $@ $^ $(LDLIBS_ALL)
 
 # `chordlet live` captures through PortAudio or JACK; --plot draws with cairo.
-APP_LIBS := $(shell pkg-config --libs portaudio-2.0 jack cairo)
-$(BUILD)/obj/app/%.o: CPPFLAGS_ALL += $(shell pkg-config --cflags portaudio-2.0 jack cairo)
+APP_LIBS := $(shell pkg-config --libs portaudio-2.0 jack cairo fontconfig)
+$(BUILD)/obj/app/%.o: CPPFLAGS_ALL += $(shell pkg-config --cflags portaudio-2.0 jack cairo fontconfig)
 $(CMD): $(APP_OBJ) $(LIB_A)
 	$(CC) $(LDFLAGS) -o $@ $(APP_OBJ) $(LIB_A) $(APP_LIBS) $(LDLIBS_ALL)
 
@@ -126,8 +126,10 @@ $(BUILD)/tests/ui_cycle: $(BUILD)/obj/tests/ui_cycle.o
 tests: $(BUILD)/tests/ui_cycle
 
 # The LV2 host test loads the bundle with lilv.
-$(BUILD)/obj/tests/test_lv2_host.o: CPPFLAGS_ALL += $(shell pkg-config --cflags lilv-0 lv2)
-$(BUILD)/tests/test_lv2_host: LDLIBS_ALL += $(shell pkg-config --libs lilv-0)
+# It links cairo and fontconfig itself: they stay loaded when lilv unloads
+# the plugin, so their caches can be released at the end (leak checking).
+$(BUILD)/obj/tests/test_lv2_host.o: CPPFLAGS_ALL += $(shell pkg-config --cflags lilv-0 lv2 cairo fontconfig)
+$(BUILD)/tests/test_lv2_host: LDLIBS_ALL += $(shell pkg-config --libs lilv-0 cairo fontconfig)
 $(BUILD)/tests/test_lv2_host: | plugin
 
 # The test runner builds the variants itself (normal, sanitizers, clang).

@@ -428,5 +428,6 @@ int cmd_eval(int argc, char **argv) {
     }
   }
   free_pairs(&pairs);
+  if (plot) plot_release_caches();
   return status;
 }

@@ -395,5 +395,6 @@ int cmd_transcribe(int argc, char **argv) {
   if (failed) fprintf(stderr, "chordlet transcribe: %zu of %zu files failed\n", failed, inputs.n);
   recognizer_free(r);
   free_list(&inputs);
+  if (plot) plot_release_caches();
   return failed ? EXIT_DATA : EXIT_OK;
 }

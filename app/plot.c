@@ -4,6 +4,7 @@
 
 #include <cairo-svg.h>
 #include <cairo.h>
+#include <fontconfig/fontconfig.h>
 #include <math.h>
 #include <stdlib.h>
 #include <string.h>
@@ -317,4 +318,9 @@ chordlet_status plot_comparison(const char *path, const lab_file *reference, con
   cairo_show_text(cr, line);
   time_axis(cr, x0, x1, ye + STRIP / 2 + 4, seconds);
   return canvas_close(&c, path, err);
+}
+
+void plot_release_caches(void) {
+  cairo_debug_reset_static_data();
+  FcFini();
 }

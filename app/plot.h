@@ -29,4 +29,9 @@ chordlet_status plot_transcription(const char *path, const float *features, size
 chordlet_status plot_comparison(const char *path, const lab_file *reference, const lab_file *estimate,
                                 double seconds, chordlet_spelling spelling, const char *title, chordlet_error *err);
 
+/* Releases cairo's and fontconfig's process-wide font caches. Only at the
+ * end of the process (after the last plot): leak checkers then see nothing
+ * left behind. */
+void plot_release_caches(void);
+
 #endif

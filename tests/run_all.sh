@@ -20,10 +20,12 @@ passed=0
 failed=0
 skipped=0
 jobs=$(nproc 2>/dev/null || echo 2)
+started=$(date +%s)
 
-# record NAME STATUS LOG: STATUS 0 pass, 77 skip (fail in CI), else fail.
+# record NAME STATUS LOG [SECONDS]: STATUS 0 pass, 77 skip (fail in CI), else fail.
 record() {
-  name=$1 status=$2 log=$3
+  name=$1 status=$2 log=$3 took=${4:-}
+  [ -n "$took" ] && name="$name (${took} s)"
   if [ "$status" -eq 0 ]; then
     passed=$((passed + 1))
     echo "PASS  $name"
@@ -42,8 +44,10 @@ record() {
 run() {
   name=$1 log=$2
   shift 2
+  t0=$(date +%s)
   timeout 600 "$@" >"$log" 2>&1
-  record "$name" $? "$log"
+  status=$?
+  record "$name" $status "$log" $(($(date +%s) - t0))
 }
 
 build() {
@@ -107,5 +111,6 @@ for variant in build build/asan; do
 done
 
 [ "$skipped" -gt 0 ] && echo "$skipped skipped (see above; CI runs them)"
+echo "make test took $(($(date +%s) - started)) s"
 echo "$passed passed, $failed failed"
 [ "$failed" -eq 0 ]
