@@ -125,7 +125,8 @@ check(W >= 400 and H >= 250, "panel at (%d,%d), %dx%d" % (x0, y0, W, H))
 light = sum(1 for y in range(y0, y0 + int(0.45 * H)) for x in range(x0, x1 + 1) if min(rows[y][x]) > 200)
 check(light > 1500, "large light text in the upper panel: the chord (%d pixels)" % light)
 bar_y = y0 + int(0.62 * H + 0.02 * H)
-bar = sum(1 for x in range(x0, x1 + 1) if rows[bar_y][x][1] > 100 and rows[bar_y][x][1] > rows[bar_y][x][2] + 40)
+# the filled part of the bar: coloured (green when sure, red when not), unlike the grey track
+bar = sum(1 for x in range(x0, x1 + 1) if max(rows[bar_y][x]) - min(rows[bar_y][x]) > 40)
 check(bar > 10, "the confidence bar is drawn (%d bar pixels)" % bar)
 hy = y0 + int(0.82 * H)
 colours = {rows[hy][x] for x in range(x0, x1 + 1) if max(rows[hy][x]) - min(rows[hy][x]) > 60}
