@@ -227,6 +227,21 @@ static int same_events(const run_result *a, const run_result *b) {
   return 1;
 }
 
+/* The whole song through an existing stream in blocks of 512, the worker
+ * after each block, every event kept (at most 256). */
+static void feed_song(chordlet_stream *s, const float *x, size_t n, run_result *r) {
+  r->n_events = 0;
+  for (size_t done = 0; done < n; done += 512) {
+    size_t len = n - done < 512 ? n - done : 512;
+    const float *ch[1] = {x + done};
+    chordlet_stream_process(s, ch, 1, len);
+    chordlet_stream_work(s);
+    chordlet_event e;
+    while (chordlet_stream_next_event(s, &e))
+      if (r->n_events < 256) r->events[r->n_events++] = e;
+  }
+}
+
 /* The worker on its own thread, as in chordlet live. */
 typedef struct worker_ctx {
   chordlet_stream *s;
@@ -380,19 +395,11 @@ static void test_robustness(const chordlet_model *m) {
   chordlet_stream_reset(s);
   long reset_calls = count_off();
   if (!UNDER_ASAN) CHECK(reset_calls == 0, "reset() made %ld allocations/frees/locks", reset_calls);
-  int n_after = 0, same = 1;
-  for (size_t done = 0; done < n; done += 512) {
-    size_t len = n - done < 512 ? n - done : 512;
-    const float *ch[1] = {x + done};
-    chordlet_stream_process(s, ch, 1, len);
-    chordlet_stream_work(s);
-    chordlet_event e;
-    while (chordlet_stream_next_event(s, &e)) {
-      same &= n_after < fresh->n_events && e.frame == fresh->events[n_after].frame &&
-              e.chord == fresh->events[n_after].chord;
-      n_after++;
-    }
-  }
+  run_result *after = calloc(1, sizeof *after);
+  feed_song(s, x, n, after);
+  int same = after->n_events == fresh->n_events, n_after = after->n_events;
+  for (int k = 0; same && k < n_after; k++)
+    same = after->events[k].frame == fresh->events[k].frame && after->events[k].chord == fresh->events[k].chord;
   CHECK(same && n_after == fresh->n_events, "after reset: %d events, a fresh stream %d (same: %d)", n_after,
         fresh->n_events, same);
 
@@ -427,18 +434,8 @@ static void test_robustness(const chordlet_model *m) {
   }
   CHECK(bad_events == 0, "%d events with a bad chord or confidence after NaN/Inf/clipped/DC input", bad_events);
   CHECK(shown == 169, "3 s of silence after the junk show chord %d, not N", shown);
-  run_result *after = calloc(1, sizeof *after);
   chordlet_stream_reset(s);
-  int n_events = 0;
-  for (size_t done = 0; done < n; done += 512) {
-    size_t len = n - done < 512 ? n - done : 512;
-    const float *ch[1] = {x + done};
-    chordlet_stream_process(s, ch, 1, len);
-    chordlet_stream_work(s);
-    chordlet_event e;
-    while (chordlet_stream_next_event(s, &e) && n_events < 256) after->events[n_events++] = e;
-  }
-  after->n_events = n_events;
+  feed_song(s, x, n, after);
   double acc = agreement(after, seg, n_seg, chordlet_stream_hop(s));
   CHECK(acc >= 0.90, "after hostile input and a reset, only %.1f %% right", 100 * acc);
 
