@@ -68,6 +68,12 @@ chordlet_status chordlet_model_load(const char *path, chordlet_model **out, chor
   if (!st && (model->front_end.n_bins != model->net.n_bins || model->net.n_classes != VOCAB_SIZE))
     st = chordlet_fail(err, CHORDLET_ERR_PARSE, "%s: the front end's %d bins or the %d classes do not fit the student",
                        path, model->front_end.n_bins, model->net.n_classes);
+  if (!st && !student_is_streamable(&model->net, model->front_end.hop_seconds))
+    st = chordlet_fail(err, CHORDLET_ERR_PARSE,
+                       "%s: a file-mode student (it looks %d frames = %.2f s ahead; live allows %.2f s): "
+                       "use it offline with chordlet transcribe",
+                       path, model->net.lookahead, model->net.lookahead * model->front_end.hop_seconds,
+                       STUDENT_LIVE_MAX_LOOKAHEAD_S);
   if (!st) st = model_file_get_str(m, MK_DECODER_KIND, &kind, err);
   if (!st) st = model_file_get_f64(m, MK_DECODER_PENALTY, &model->switch_penalty, err);
   if (!st && (strcmp(kind, "viterbi") != 0 || !(model->switch_penalty >= 0 && model->switch_penalty < 1e6)))

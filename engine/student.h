@@ -125,6 +125,13 @@ size_t student_param_offset(const student_param *params, int n, const char *name
  * alphas 0. Padding between tensors is zero. Deterministic for a seed. */
 void student_init(const student_config *c, float *params, unsigned long long seed);
 
+/* A student can run live when its lookahead costs at most
+ * STUDENT_LIVE_MAX_LOOKAHEAD_S of delay at its hop (the front end's 140 ms
+ * come on top; the live budget is 300 ms). File-mode models (a long
+ * lookahead, e.g. models/offline.chordlet's 3.84 s) are for transcribe only. */
+#define STUDENT_LIVE_MAX_LOOKAHEAD_S 0.1
+int student_is_streamable(const student_config *c, double hop_seconds);
+
 /* The model file: config keys (MK_STUDENT_* in model_keys.h) and one tensor
  * per layout entry. Write adds to a model writer; read checks every shape. */
 chordlet_status student_config_read(const model_file *m, student_config *c, chordlet_error *err);

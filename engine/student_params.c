@@ -36,6 +36,10 @@ student_config student_config_default(void) {
   return c;
 }
 
+int student_is_streamable(const student_config *c, double hop_seconds) {
+  return c->lookahead * hop_seconds <= STUDENT_LIVE_MAX_LOOKAHEAD_S + 1e-9;
+}
+
 chordlet_status student_config_check(const student_config *c, chordlet_error *err) {
   if (c->n_bins < 1 || c->n_bins > 4096)
     return chordlet_fail(err, CHORDLET_ERR_RANGE, "student: n_bins %d is not in 1..4096", c->n_bins);

@@ -1,16 +1,19 @@
 /* test_train_data.c: the trainer's in-memory training material
- * (trainer/train_data.h): half floats, class transposition, windows, and
- * pitch-shift augmentation in the feature domain. */
+ * (trainer/train_data.h): half floats, class transposition, windows,
+ * pitch-shift augmentation in the feature domain, and decimation to a longer
+ * hop (a file-mode model's frames from the 20 ms caches). */
 #include <math.h>
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
 
 #include "check.h"
+#include "stream.h"
 #include "train_data.h"
 #include "vocab.h"
 
 #define EXPECT(cond) CHECK(cond, "%s", "")
+static const double TWO_PI = 6.28318530717958647692;
 
 static void test_half(void) {
   /* exact for values a half holds */
@@ -123,8 +126,102 @@ static void test_windows_and_shift(void) {
   free(s.teacher);
 }
 
+/* The premise of train_set_decimate: frame j of the front end at hop K h is
+ * frame K j at hop h (every window is centred on its frame's time and does
+ * not depend on the hop), on real music through the streaming CQT. */
+static void test_longer_hop_is_every_kth_frame(void) {
+  const double rate = 22050;
+  const size_t n = (size_t)(6 * rate);
+  float *audio = malloc(n * sizeof *audio);
+  EXPECT(audio != NULL);
+  if (!audio) return;
+  unsigned r = 12345;
+  for (size_t i = 0; i < n; i++) { /* a chord of three partials with noise, changing every second */
+    double t = (double)i / rate, f = 110.0 * (1 + (i / (size_t)rate) % 3);
+    r = r * 1103515245u + 12345u;
+    audio[i] = (float)(0.3 * sin(TWO_PI * f * t) + 0.2 * sin(TWO_PI * 1.26 * f * t) +
+                       0.1 * sin(TWO_PI * 1.5 * f * t) + 0.01 * ((double)(r >> 8) / (1 << 24) - 0.5));
+  }
+  cqt_params fine, coarse;
+  cqt_params_default(&fine);
+  coarse = fine;
+  coarse.hop_seconds = 3 * fine.hop_seconds;
+  float *a = NULL, *b = NULL;
+  size_t na = 0, nb = 0;
+  chordlet_error err;
+  EXPECT(cqt_features_offline(&fine, audio, n, rate, &a, &na, &err) == CHORDLET_OK);
+  EXPECT(cqt_features_offline(&coarse, audio, n, rate, &b, &nb, &err) == CHORDLET_OK);
+  EXPECT(a && b && nb == (na + 2) / 3);
+  double worst = 0;
+  for (size_t j = 0; a && b && j < nb; j++)
+    for (int k = 0; k < fine.n_bins; k++) {
+      double d = fabs((double)b[j * (size_t)fine.n_bins + k] - a[3 * j * (size_t)fine.n_bins + k]);
+      if (d > worst) worst = d;
+    }
+  CHECK(worst < 1e-4, "60 ms frames differ from every third 20 ms frame by %g", worst);
+  free(a);
+  free(b);
+  free(audio);
+}
+
+static void test_decimate(void) {
+  enum { B = 4 };
+  const int lengths[3] = {7, 1, 9};
+  train_set s;
+  memset(&s, 0, sizeof s);
+  cqt_params_default(&s.frontend);
+  s.frontend.n_bins = B;
+  s.n_bins = B;
+  s.n_classes = VOCAB_SIZE;
+  s.n_songs = 3;
+  s.songs = calloc(3, sizeof *s.songs);
+  s.n_frames = 17;
+  s.features = malloc(17 * B * sizeof *s.features);
+  s.labels = malloc(17 * sizeof *s.labels);
+  s.pseudo = malloc(17 * sizeof *s.pseudo);
+  s.teacher = malloc((size_t)17 * VOCAB_SIZE * sizeof *s.teacher);
+  EXPECT(s.songs && s.features && s.labels && s.pseudo && s.teacher);
+  size_t g = 0;
+  for (int k = 0; k < 3; k++) {
+    s.songs[k] = (train_song){NULL, g, lengths[k]};
+    for (int t = 0; t < lengths[k]; t++, g++) { /* every value encodes (song, frame) */
+      for (int b = 0; b < B; b++) s.features[g * B + b] = half_from_float((float)(100 * k + t) + b * 0.25f);
+      s.labels[g] = (int16_t)(10 * k + t);
+      s.pseudo[g] = (int16_t)(20 * k + t);
+      for (int c = 0; c < VOCAB_SIZE; c++) s.teacher[g * VOCAB_SIZE + c] = half_from_float((float)(k * 16 + t));
+    }
+  }
+  chordlet_error err;
+  EXPECT(train_set_decimate(&s, 4, &err) != CHORDLET_OK); /* 80 ms: the 120 ms delay is not whole hops */
+  EXPECT(s.n_frames == 17 && s.frontend.hop_seconds == 0.02);
+  EXPECT(train_set_decimate(&s, 0, &err) != CHORDLET_OK);
+  EXPECT(train_set_decimate(&s, 3, &err) == CHORDLET_OK);
+  EXPECT(s.frontend.hop_seconds == 0.06);
+  const int kept[3] = {3, 1, 3}; /* frames 0 3 6 | 0 | 0 3 6 */
+  EXPECT(s.n_frames == 7);
+  size_t want_offset = 0;
+  for (int k = 0; k < 3; k++) {
+    EXPECT(s.songs[k].n_frames == kept[k] && s.songs[k].offset == want_offset);
+    for (int j = 0; j < kept[k]; j++) {
+      size_t i = s.songs[k].offset + (size_t)j;
+      EXPECT(half_to_float(s.features[i * B + 2]) == (float)(100 * k + 3 * j) + 0.5f);
+      EXPECT(s.labels[i] == 10 * k + 3 * j && s.pseudo[i] == 20 * k + 3 * j);
+      EXPECT(half_to_float(s.teacher[i * VOCAB_SIZE + 169]) == (float)(k * 16 + 3 * j));
+    }
+    want_offset += (size_t)kept[k];
+  }
+  EXPECT(train_set_decimate(&s, 1, &err) == CHORDLET_OK && s.n_frames == 7);
+  free(s.songs);
+  free(s.features);
+  free(s.labels);
+  free(s.pseudo);
+  free(s.teacher);
+}
+
 int main(void) {
   test_half();
+  test_longer_hop_is_every_kth_frame();
+  test_decimate();
   test_class_shift();
   test_windows_and_shift();
   return check_summary("test_train_data");

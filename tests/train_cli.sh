@@ -7,7 +7,10 @@
 #   4. the student transcribes a file (chordlet transcribe --model) and its model
 #      file names its data, stages and commit (chordlet info); export sets the
 #      decoder's penalty and keeps the provenance;
-#   5. misuse fails clearly: a second run into the same folder, a resume with
+#   5. a file-mode student (--frame-step 3: 60 ms frames, a long lookahead):
+#      its file says hop 60 ms and not streamable, it transcribes, stage 2
+#      continues it only at the same frame step, chordlet live refuses it;
+#   6. misuse fails clearly: a second run into the same folder, a resume with
 #      other options, a corrupt checkpoint, stage2 without --init.
 # Usage: train_cli.sh BUILD_DIR   (needs CHORDLET_SHARED for the teacher; exit 77 without it)
 set -u
@@ -91,6 +94,31 @@ grep -q "train.data" "$TMP/info" && grep -q "train.stages *stage2" "$TMP/info" &
 "$TRAIN" export "$TMP/c/checkpoint.chordlet" "$TMP/x.chordlet" 2>"$TMP/err"
 [ $? -eq 1 ] && grep -q "no front-end settings" "$TMP/err" && [ ! -e "$TMP/x.chordlet" ] &&
   ok "export of a checkpoint: clear error, nothing written" || { bad "export of a checkpoint"; cat "$TMP/err"; }
+
+# A file-mode student: every third cache frame (60 ms), 6 frames (360 ms) of lookahead.
+if train stage1 "$TMP/f" --frame-step 3 --lookahead 6 --steps 6 --valid-every 3 2>"$TMP/err" &&
+  "$BUILD/chordlet" info "$TMP/f/best.chordlet" >"$TMP/info" && grep -q "stream.hop_seconds *0.05999999999" "$TMP/info" &&
+  grep -q "model.streamable *0$" "$TMP/info" && grep -q "frame_step=3" "$TMP/info" &&
+  "$BUILD/chordlet" transcribe -q --model "$TMP/f/best.chordlet" -o "$TMP/out" "$TMP/in/synth0046.flac" 2>>"$TMP/err" &&
+  "$BUILD/chordlet" eval "$TMP/in/synth0046.lab" "$TMP/out/synth0046.lab" >/dev/null; then
+  ok "file mode (--frame-step 3): 60 ms hop in the model file, not streamable, it transcribes"
+else
+  bad "file-mode student"
+  cat "$TMP/err" "$TMP/info"
+fi
+train stage2 "$TMP/g" --init "$TMP/f/best.chordlet" --steps 3 2>"$TMP/err"
+[ $? -eq 1 ] && grep -q "frame-step" "$TMP/err" && [ ! -e "$TMP/g/final.chordlet" ] &&
+  ok "stage 2 at another frame step than --init's: refused" || { bad "stage 2 frame-step mismatch"; cat "$TMP/err"; }
+train stage2 "$TMP/h" --init "$TMP/f/best.chordlet" --frame-step 3 --steps 3 --valid-every 3 2>"$TMP/err" &&
+  "$BUILD/chordlet" info "$TMP/h/final.chordlet" | grep -q "stream.hop_seconds *0.05999999999" &&
+  ok "stage 2 continues the file-mode student at its frame step" || { bad "file-mode stage 2"; cat "$TMP/err"; }
+"$BUILD/chordlet" live --backend file --device "$TMP/in/synth0046.flac" --model "$TMP/f/best.chordlet" \
+  --duration 1 >/dev/null 2>"$TMP/err"
+[ $? -eq 1 ] && grep -q "file-mode" "$TMP/err" && grep -q "transcribe" "$TMP/err" &&
+  ok "chordlet live refuses a file-mode model and says what to use it with" || { bad "live with a file-mode model"; cat "$TMP/err"; }
+train stage1 "$TMP/f2" --frame-step 4 --steps 3 2>"$TMP/err"
+[ $? -eq 1 ] && grep -q "whole number of hops" "$TMP/err" &&
+  ok "--frame-step 4 (80 ms, the 120 ms delay is not whole hops): clear error" || { bad "frame-step 4"; cat "$TMP/err"; }
 
 train stage1 "$TMP/a" --steps 24 --checkpoint-every 4 --valid-every 8 2>"$TMP/err"
 [ $? -eq 1 ] && grep -q "already holds a run" "$TMP/err" && ok "a second run into the same folder is refused" ||

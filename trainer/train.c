@@ -67,6 +67,7 @@ typedef struct train_options {
   double hours;                          /* training material budget (0: all) */
   long steps;
   int batch, frames, stride;
+  int frame_step;                        /* the model's hop in cache frames (1: the caches' 20 ms) */
   float lr, lr_start, lr_min;
   long warmup;
   int cosine;
@@ -125,6 +126,8 @@ static void usage(FILE *out, const char *command) {
           "  --seed N             (1)\n"
           "  --layers F/T/D --heads F/T/D --ff-mult N --context N --lookahead N\n"
           "  --dropout X --groups N   the student's shape (from scratch only)\n"
+          "  --frame-step K       the model's hop is K cache frames (default 1; 3: 60 ms for a file-mode\n"
+          "                       model): every K-th frame of the caches is kept (stage 2: as --init's)\n"
           "  --provenance TEXT    added to the model file's provenance\n"
           "  -q                   no progress line\n",
           command);
@@ -144,6 +147,7 @@ static int parse(int argc, char **argv, train_options *o) {
   o->steps = 2000;
   o->batch = 16;
   o->frames = 256;
+  o->frame_step = 1;
   o->lr = o->stage == STAGE2 ? 1e-4f : 3e-4f;
   o->lr_start = -1;
   o->lr_min = 1e-6f;
@@ -256,6 +260,7 @@ static int parse(int argc, char **argv, train_options *o) {
           {"--lookahead", 1, offsetof(train_options, model.lookahead), 0, 100000},
           {"--dropout", 2, offsetof(train_options, model.dropout), 0, 0.99},
           {"--groups", 1, offsetof(train_options, model.n_groups), 1, 144},
+          {"--frame-step", 1, offsetof(train_options, frame_step), 1, 64},
       };
       size_t k = 0;
       while (k < sizeof nums / sizeof *nums && strcmp(a, nums[k].name)) k++;
@@ -312,6 +317,8 @@ static void describe_options(const train_options *o, char *out, size_t n) {
            (double)o->loss.focal_gamma, (double)o->loss.kd_alpha, (double)o->loss.kd_temperature,
            o->loss.selective, (double)o->loss.conf_lo, (double)o->loss.conf_hi, o->shift_lo, o->shift_hi, o->hours,
            o->threads, o->seed, o->init ? o->init : "-");
+  /* only when set, so runs made before the option resume as they were */
+  if (o->frame_step != 1) snprintf(out + strlen(out), n - strlen(out), " frame_step=%d", o->frame_step);
 }
 
 static float learning_rate(const train_options *o, long step) {
@@ -381,7 +388,7 @@ static chordlet_status export_model(const char *path, const train_options *o, co
                                     err)) ||
          (st = model_writer_set_str(w, MK_PROVENANCE, provenance, err)) ||
          (st = model_writer_set_str(w, MK_CREATED_BY, "chordlet-train", err)) ||
-         (st = model_writer_set_i64(w, MK_STREAMABLE, 1, err)) ||
+         (st = model_writer_set_i64(w, MK_STREAMABLE, student_is_streamable(c, fe->hop_seconds), err)) ||
          (st = model_writer_set_str(w, MK_FRONTEND_KIND, FRONTEND_STREAM_CQT, err)) ||
          (st = cqt_params_write(fe, w, err)) || (st = model_writer_set_str(w, MK_DECODER_KIND, "viterbi", err)) ||
          (st = model_writer_set_f64(w, MK_DECODER_PENALTY, 8.0, err)) ||
@@ -469,6 +476,7 @@ static int run(train_options *o) {
             o->out_dir);
     return TRAIN_EXIT_FAIL;
   }
+  cqt_params init_frontend = {0}; /* --init's front end: its hop must be the decimated caches' */
   if (o->resume && have_ckpt) {
     if (train_checkpoint_load(&s, ckpt, &err)) {
       fprintf(stderr, "%s: %s\n", o->program, err.message);
@@ -485,7 +493,8 @@ static int run(train_options *o) {
     student_config c = o->model;
     model_file *init = NULL;
     if (o->init) {
-      if (model_file_load(o->init, &init, &err) || student_config_read(init, &c, &err)) {
+      if (model_file_load(o->init, &init, &err) || student_config_read(init, &c, &err) ||
+          cqt_params_read(init, &init_frontend, &err)) {
         fprintf(stderr, "%s: --init: %s\n", o->program, err.message);
         model_file_free(init);
         return TRAIN_EXIT_FAIL;
@@ -528,8 +537,17 @@ static int run(train_options *o) {
     train_state_free(&s);
     return TRAIN_EXIT_FAIL;
   }
+  if (train_set_decimate(&data, o->frame_step, &err) || train_set_decimate(&valid, o->frame_step, &err)) {
+    fprintf(stderr, "%s: --frame-step %d: %s\n", o->program, o->frame_step, err.message);
+    train_set_free(&data);
+    train_set_free(&valid);
+    train_state_free(&s);
+    return TRAIN_EXIT_FAIL;
+  }
   const char *problem = NULL;
   if (data.n_bins != c->n_bins) problem = "the caches' bins differ from the model's";
+  else if (init_frontend.hop_seconds > 0 && init_frontend.hop_seconds != data.frontend.hop_seconds)
+    problem = "--init's hop is not the caches' hop times --frame-step (give the --frame-step it was trained with)";
   else if (target == TARGET_PSEUDO && !data.has_teacher) problem = "stage 1 needs caches with the teacher's pseudo-labels (features --pseudo)";
   else if (target == TARGET_GROUND_TRUTH && !data.has_labels) problem = "some training caches have no ground-truth labels";
   else if (kd && !data.has_teacher) problem = "KD (--alpha > 0) needs the teacher's probabilities in every training cache (features --pseudo)";

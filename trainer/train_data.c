@@ -307,6 +307,43 @@ void train_set_free(train_set *s) {
   memset(s, 0, sizeof *s);
 }
 
+/* ---- a longer hop ---- */
+
+chordlet_status train_set_decimate(train_set *s, int step, chordlet_error *err) {
+  if (step < 1 || step > 64) return chordlet_fail(err, CHORDLET_ERR_RANGE, "frame step %d: must be 1..64", step);
+  if (step == 1) return CHORDLET_OK;
+  cqt_params fe = s->frontend;
+  /* to the microsecond, so 3 x 0.02 is the double nearest 0.06 (the value a
+   * front end configured with 60 ms holds), whatever the product rounds to */
+  fe.hop_seconds = round(fe.hop_seconds * step * 1e6) / 1e6;
+  chordlet_status st = cqt_params_check(&fe, err);
+  if (st) return st;
+  const size_t B = (size_t)s->n_bins, K = (size_t)s->n_classes;
+  size_t to = 0; /* frames are moved forward only: to <= from always */
+  for (int k = 0; k < s->n_songs; k++) {
+    train_song *song = &s->songs[k];
+    const int T = (song->n_frames + step - 1) / step;
+    for (int j = 0; j < T; j++, to++) {
+      const size_t from = song->offset + (size_t)j * (size_t)step;
+      memmove(s->features + to * B, s->features + from * B, B * sizeof *s->features);
+      s->labels[to] = s->labels[from];
+      s->pseudo[to] = s->pseudo[from];
+      if (s->teacher) memmove(s->teacher + to * K, s->teacher + from * K, K * sizeof *s->teacher);
+    }
+    song->offset = to - (size_t)T;
+    song->n_frames = T;
+  }
+  s->n_frames = to;
+  s->frontend = fe;
+  /* give the memory back (shrinking realloc cannot lose the data) */
+  void *p;
+  if ((p = realloc(s->features, (to ? to : 1) * B * sizeof *s->features))) s->features = p;
+  if ((p = realloc(s->labels, (to ? to : 1) * sizeof *s->labels))) s->labels = p;
+  if ((p = realloc(s->pseudo, (to ? to : 1) * sizeof *s->pseudo))) s->pseudo = p;
+  if (s->teacher && (p = realloc(s->teacher, (to ? to : 1) * K * sizeof *s->teacher))) s->teacher = p;
+  return CHORDLET_OK;
+}
+
 /* ---- windows ---- */
 
 train_window *train_windows(const train_set *s, int frames, int stride, size_t *n) {

@@ -58,6 +58,18 @@ chordlet_status train_set_load(train_set *s, const char *const *paths, int n_pat
                                unsigned long long seed, int keep_teacher, chordlet_error *err);
 void train_set_free(train_set *s);
 
+/*
+ * Keeps every `step`-th frame of each song (frames 0, step, 2 step, ...) and
+ * multiplies the front end's hop by `step`: the result is exactly the cache a
+ * front end with that hop would have made, because frame j of the streaming
+ * CQT depends only on its centre j * hop (cqt.h), and labels and teacher
+ * probabilities are taken at frame centres too. A file-mode model with a
+ * longer hop is trained from the 20 ms caches this way. The delay must stay a
+ * whole number of the new hops (cqt_params_check); otherwise, or for
+ * step < 1, it fails and leaves the set unchanged.
+ */
+chordlet_status train_set_decimate(train_set *s, int step, chordlet_error *err);
+
 /* A window: song, first frame, pitch shift in semitones. */
 typedef struct train_window {
   int song, start, shift;
