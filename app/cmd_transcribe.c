@@ -32,8 +32,9 @@ static void usage(FILE *out) {
           "whatever else libsndfile reads) or a folder of them.\n"
           "\n"
           "  -o, --output DIR     write into DIR instead of next to each input\n"
-          "  -m, --model MODEL    a .chordlet file, or a shipped model: default, teacher\n"
-          "                       (without it: default when shipped, else teacher)\n"
+          "  -m, --model MODEL    a .chordlet file, or a shipped model: offline (the\n"
+          "                       file-mode student), default (the live one), teacher\n"
+          "                       (without it: the first of these that is shipped)\n"
           "  -f, --format FORMAT  lab (default) or json (segments with 170-class index\n"
           "                       and confidence)\n"
           "  --decoder NAME       viterbi (default: the model's smoothing decoder) or\n"
@@ -318,14 +319,17 @@ int cmd_transcribe(int argc, char **argv) {
   }
 
   char model_path[4096];
-  const char *wanted = model_name ? model_name : "default";
-  if (model_path_resolve(wanted, model_path, sizeof model_path) != 0) {
-    if (model_name || model_path_resolve("teacher", model_path, sizeof model_path) != 0) {
-      fprintf(stderr, "chordlet transcribe: no model '%s' (not a file, nor a shipped model in %s)\n", wanted,
-              model_path);
-      free_list(&inputs);
-      return EXIT_DATA;
-    }
+  /* Without --model: the file-mode student (60 ms frames and 3.84 s of
+   * lookahead: made for files), else the live one, else the teacher. */
+  static const char *const fallbacks[] = {"offline", "default", "teacher"};
+  int found = model_name ? model_path_resolve(model_name, model_path, sizeof model_path) == 0 : 0;
+  for (size_t i = 0; !model_name && !found && i < sizeof fallbacks / sizeof *fallbacks; i++)
+    found = model_path_resolve(fallbacks[i], model_path, sizeof model_path) == 0;
+  if (!found) {
+    fprintf(stderr, "chordlet transcribe: no model '%s' (not a file, nor a shipped model in %s)\n",
+            model_name ? model_name : "offline", model_path);
+    free_list(&inputs);
+    return EXIT_DATA;
   }
   recognizer *r;
   chordlet_error err;

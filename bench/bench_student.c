@@ -1,4 +1,4 @@
-/* bench_student.c: `make bench`, the live student's inference cost, each
+/* bench_student.c: `make bench`, the students' inference cost, each
  * measurement against a baseline run in the same process on the same input:
  *   a) incremental inference: student_stream_push per hop (20 ms) on one core
  *      over 3000 frames of real features (examples/synth0046.flac through
@@ -13,9 +13,12 @@
  *      file (decoding + resampling to 22050 Hz) and recognizer_transcribe,
  *      split into front end (cqt_features_offline), network (student_forward)
  *      and decoder (softmax + 170-state Viterbi + segments: the rest of
- *      transcribe), each stage timed on its own. Target >= 500x real time.
- *      Baseline: the teacher (models/teacher.chordlet) decoding and
- *      transcribing the same file on one core.
+ *      transcribe), each stage timed on its own, for the live student and
+ *      for the file-mode student (models/offline.chordlet: 60 ms frames,
+ *      transcribe's default) when it is shipped. Target >= 500x real time
+ *      with transcribe's default model. Baseline: the teacher
+ *      (models/teacher.chordlet) decoding and transcribing the same file on
+ *      one core.
  * The model: models/default.chordlet when it exists, else a model file of
  * student_config_default() with random weights (student_init, seed 1) and the
  * keys a trained student carries, written to a temporary file: the speed
@@ -129,10 +132,91 @@ static void write_flac(const char *path, const float *y, size_t n, double rate) 
   sf_close(f);
 }
 
+/* One student's whole transcription, stage by stage (part b). */
+typedef struct stage_times {
+  double dec, fe, net, rest, tr, all; /* medians, seconds */
+  double seconds;                     /* audio */
+  size_t T;                           /* frames */
+  double fpf;                         /* network FLOP per frame */
+  int hop_ms, lookahead;
+} stage_times;
+
+static stage_times time_student(const char *model_path, const char *flac_path) {
+  chordlet_error err;
+  model_file *m;
+  student_config c;
+  cqt_params fe;
+  size_t n_floats = 0;
+  if (model_file_load(model_path, &m, &err) || student_config_read(m, &c, &err) || cqt_params_read(m, &fe, &err))
+    die("model", &err);
+  student_layout(&c, NULL, &n_floats);
+  float *params = malloc(n_floats * sizeof *params);
+  if (!params || student_read_params(m, &c, params, &err)) die("model parameters", &err);
+  model_file_free(m);
+  recognizer *rs;
+  if (recognizer_load(model_path, &rs, &err)) die("student model", &err);
+  double t_dec[RUNS], t_tr[RUNS], t_fe[RUNS], t_net[RUNS], t_all[RUNS];
+  audio_buffer y = {0};
+  for (int k = 0; k < RUNS; k++) {
+    audio_buffer_free(&y);
+    double t0 = bench_now();
+    if (audiofile_read(flac_path, recognizer_sample_rate(rs), &y, &err)) die("tiled audio", &err);
+    t_dec[k] = bench_now() - t0;
+    transcription tr;
+    t0 = bench_now();
+    if (recognizer_transcribe(rs, y.samples, y.n_samples, NULL, &tr, &err)) die("transcribe", &err);
+    t_tr[k] = bench_now() - t0;
+    t_all[k] = t_dec[k] + t_tr[k];
+    transcription_free(&tr);
+  }
+  stage_times r = {0};
+  r.seconds = (double)y.n_samples / recognizer_sample_rate(rs);
+  /* The stages alone, on the same samples, as recognizer_transcribe runs them. */
+  for (int k = 0; k < RUNS; k++) {
+    float *f = NULL;
+    double t0 = bench_now();
+    if (cqt_features_offline(&fe, y.samples, y.n_samples, recognizer_sample_rate(rs), &f, &r.T, &err))
+      die("front end", &err);
+    t_fe[k] = bench_now() - t0;
+    float *z = malloc(r.T * (size_t)c.n_classes * sizeof *z);
+    t0 = bench_now();
+    if (!z || student_forward(&c, params, f, (int)r.T, z, &err)) die("network", &err);
+    t_net[k] = bench_now() - t0;
+    free(z);
+    free(f);
+  }
+  r.dec = median(t_dec, RUNS);
+  r.tr = median(t_tr, RUNS);
+  r.fe = median(t_fe, RUNS);
+  r.net = median(t_net, RUNS);
+  r.all = median(t_all, RUNS);
+  r.rest = r.tr - r.fe - r.net > 0 ? r.tr - r.fe - r.net : 0;
+  r.fpf = flops_per_frame(&c);
+  r.hop_ms = (int)(fe.hop_seconds * 1e3 + 0.5);
+  r.lookahead = c.lookahead;
+  audio_buffer_free(&y);
+  recognizer_free(rs);
+  free(params);
+  return r;
+}
+
+static void print_student_rows(const stage_times *t, const char *name) {
+  const double all = t->all, sec = t->seconds;
+  printf("| %s: %d ms frames, %zu of them | audio decoding (audiofile_read) | %.3f | %.1f %% | %.0fx |\n", name,
+         t->hop_ms, t->T, t->dec, 100 * t->dec / all, sec / t->dec);
+  printf("| | front end (cqt_features_offline) | %.3f | %.1f %% | %.0fx |\n", t->fe, 100 * t->fe / all, sec / t->fe);
+  printf("| | network (student_forward, %.2f MFLOP per frame) | %.3f | %.1f %% | %.0fx |\n", t->fpf * 1e-6, t->net,
+         100 * t->net / all, sec / t->net);
+  printf("| | decoder (softmax + Viterbi + segments: transcribe minus the two above) | %.3f | %.1f %% | %.0fx |\n",
+         t->rest, 100 * t->rest / all, t->rest > 0 ? sec / t->rest : 0.0);
+  printf("| | recognizer_transcribe | %.3f | %.1f %% | %.0fx |\n", t->tr, 100 * t->tr / all, sec / t->tr);
+  printf("| | **total: decode + transcribe** | **%.3f** | 100 %% | **%.0fx** |\n", all, sec / all);
+}
+
 int main(int argc, char **argv) {
   const char *audio_path = argc > 1 ? argv[1] : "examples/synth0046.flac";
   const char *teacher_path = argc > 2 ? argv[2] : "models/teacher.chordlet";
-  const char *default_path = "models/default.chordlet";
+  const char *default_path = "models/default.chordlet", *offline_path = "models/offline.chordlet";
   chordlet_error err;
   openblas_set_num_threads(1);
 
@@ -146,7 +230,7 @@ int main(int argc, char **argv) {
   const char *which;
   if (access(default_path, R_OK) == 0) {
     snprintf(model_path, sizeof model_path, "%s", default_path);
-    which = "models/default.chordlet (the shipped student)";
+    which = "live student (models/default.chordlet)";
   } else {
     snprintf(model_path, sizeof model_path, "%s/random.chordlet", dir);
     write_random_model(model_path);
@@ -261,38 +345,15 @@ int main(int argc, char **argv) {
   write_flac(flac_path, tiled, n_native, native.sample_rate);
   free(tiled);
 
-  recognizer *rs, *rt;
-  if (recognizer_load(model_path, &rs, &err)) die("student model", &err);
+  /* The live student, and the file-mode student (transcribe's default) when
+   * it is shipped; the teacher as the baseline. */
+  stage_times live = time_student(model_path, flac_path);
+  const int have_offline = access(offline_path, R_OK) == 0;
+  stage_times offline = {0};
+  if (have_offline) offline = time_student(offline_path, flac_path);
+
+  recognizer *rt;
   if (recognizer_load(teacher_path, &rt, &err)) die("teacher model", &err);
-  double t_dec[RUNS], t_tr[RUNS], t_fe[RUNS], t_net[RUNS], t_all[RUNS];
-  audio_buffer y = {0};
-  for (int k = 0; k < RUNS; k++) {
-    audio_buffer_free(&y);
-    double t0 = bench_now();
-    if (audiofile_read(flac_path, recognizer_sample_rate(rs), &y, &err)) die("tiled audio", &err);
-    t_dec[k] = bench_now() - t0;
-    transcription tr;
-    t0 = bench_now();
-    if (recognizer_transcribe(rs, y.samples, y.n_samples, NULL, &tr, &err)) die("transcribe", &err);
-    t_tr[k] = bench_now() - t0;
-    t_all[k] = t_dec[k] + t_tr[k];
-    transcription_free(&tr);
-  }
-  const double seconds = (double)y.n_samples / recognizer_sample_rate(rs);
-  /* The stages alone, on the same samples, as recognizer_transcribe runs them. */
-  size_t T = 0;
-  for (int k = 0; k < RUNS; k++) {
-    float *f = NULL;
-    double t0 = bench_now();
-    if (cqt_features_offline(&fe, y.samples, y.n_samples, RATE, &f, &T, &err)) die("front end", &err);
-    t_fe[k] = bench_now() - t0;
-    float *z = malloc(T * (size_t)c.n_classes * sizeof *z);
-    t0 = bench_now();
-    if (!z || student_forward(&c, params, f, (int)T, z, &err)) die("network", &err);
-    t_net[k] = bench_now() - t0;
-    free(z);
-    free(f);
-  }
   double t_tdec[TEACHER_RUNS], t_ttr[TEACHER_RUNS], t_tall[TEACHER_RUNS];
   audio_buffer yt = {0};
   for (int k = 0; k < TEACHER_RUNS; k++) {
@@ -308,55 +369,50 @@ int main(int argc, char **argv) {
     transcription_free(&tr);
   }
   const double teacher_seconds = (double)yt.n_samples / recognizer_sample_rate(rt);
-
-  const double dec = median(t_dec, RUNS), tr = median(t_tr, RUNS), fe_s = median(t_fe, RUNS),
-               net = median(t_net, RUNS), all = median(t_all, RUNS);
-  const double rest = tr - fe_s - net > 0 ? tr - fe_s - net : 0;
   const double tdec = median(t_tdec, TEACHER_RUNS), ttr = median(t_ttr, TEACHER_RUNS),
                tall = median(t_tall, TEACHER_RUNS);
+
   printf("b) `chordlet transcribe` equivalent, 1 core: %s tiled to %.0f s at its rate (%.0f Hz), written to a "
-         "temporary 16-bit FLAC and read back with audiofile_read (decoding%s); %zu frames; median of %d runs "
-         "(teacher: %d)\n\n",
-         audio_path, seconds, native.sample_rate,
-         native.sample_rate == recognizer_sample_rate(rs) ? "; the file is at the model's rate: no resampling"
-                                                          : " and resampling to the model's rate",
-         T, RUNS, TEACHER_RUNS);
+         "temporary 16-bit FLAC and read back with audiofile_read (decoding%s); median of %d runs (teacher: %d)\n\n",
+         audio_path, live.seconds, native.sample_rate,
+         native.sample_rate == RATE ? "; the file is at the models' rate: no resampling"
+                                    : " and resampling to the model's rate",
+         RUNS, TEACHER_RUNS);
   printf("| model | stage | seconds | share | x real time |\n");
   printf("|---|---|---|---|---|\n");
-  printf("| student | audio decoding (audiofile_read) | %.3f | %.1f %% | %.0fx |\n", dec, 100 * dec / all,
-         seconds / dec);
-  printf("| student | front end (cqt_features_offline) | %.3f | %.1f %% | %.0fx |\n", fe_s, 100 * fe_s / all,
-         seconds / fe_s);
-  printf("| student | network (student_forward) | %.3f | %.1f %% | %.0fx |\n", net, 100 * net / all, seconds / net);
-  printf("| student | decoder (softmax + Viterbi + segments: transcribe minus the two above) | %.3f | %.1f %% | %.0fx |\n",
-         rest, 100 * rest / all, rest > 0 ? seconds / rest : 0.0);
-  printf("| student | recognizer_transcribe | %.3f | %.1f %% | %.0fx |\n", tr, 100 * tr / all, seconds / tr);
-  printf("| **student** | **total: decode + transcribe** | **%.3f** | 100 %% | **%.0fx** |\n", all, seconds / all);
+  print_student_rows(&live, which);
+  if (have_offline) print_student_rows(&offline, "file-mode student (models/offline.chordlet, transcribe's default)");
   printf("| baseline: teacher | audio decoding (audiofile_read) | %.3f | %.1f %% | %.0fx |\n", tdec, 100 * tdec / tall,
          teacher_seconds / tdec);
   printf("| baseline: teacher | recognizer_transcribe (hybrid CQT, 5 folds, Viterbi) | %.3f | %.1f %% | %.1fx |\n", ttr,
          100 * ttr / tall, teacher_seconds / ttr);
   printf("| **baseline: teacher** | **total: decode + transcribe** | **%.3f** | 100 %% | **%.1fx** |\n", tall,
          teacher_seconds / tall);
-  printf("\nstudent vs teacher, whole transcription on one core: %.1fx faster\n", (seconds / all) / (teacher_seconds / tall));
-  printf("target: >= %.0fx real time on one core, decoding included: %.0fx -> %s\n", TARGET_XRT, seconds / all,
-         seconds / all >= TARGET_XRT ? "met" : "NOT met");
-  const double budget = seconds / TARGET_XRT, left = budget - dec - fe_s - rest;
+  const stage_times *shipped = have_offline ? &offline : &live;
+  printf("\n%s vs teacher, whole transcription on one core: %.1fx faster\n",
+         have_offline ? "file-mode student" : "student", (shipped->seconds / shipped->all) / (teacher_seconds / tall));
+  if (have_offline)
+    printf("file-mode student vs live student: %.1fx faster\n",
+           (offline.seconds / offline.all) / (live.seconds / live.all));
+  printf("target: >= %.0fx real time on one core, decoding included, with transcribe's default model (%s): %.0fx -> "
+         "%s\n",
+         TARGET_XRT, have_offline ? "models/offline.chordlet" : "the live student", shipped->seconds / shipped->all,
+         shipped->seconds / shipped->all >= TARGET_XRT ? "met" : "NOT met");
+  const double budget = shipped->seconds / TARGET_XRT, left = budget - shipped->dec - shipped->fe - shipped->rest;
   printf("network: %.2f MFLOP per frame x %zu frames in %.3f s = %.1f GFLOP/s on one core. %.0fx real time leaves "
          "%.3f s for all stages; ",
-         fpf * 1e-6, T, net, fpf * T / net * 1e-9, TARGET_XRT, budget);
+         shipped->fpf * 1e-6, shipped->T, shipped->net, shipped->fpf * shipped->T / shipped->net * 1e-9, TARGET_XRT,
+         budget);
   if (left > 0)
-    printf("after decoding, front end and decoder %.3f s for the network: >= %.0f GFLOP/s\n", left,
-           fpf * T / left * 1e-9);
+    printf("after decoding, front end and decoder %.3f s for the network: >= %.1f GFLOP/s\n", left,
+           shipped->fpf * shipped->T / left * 1e-9);
   else
-    printf("decoding, front end and decoder alone take %.3f s, over it\n", dec + fe_s + rest);
+    printf("decoding, front end and decoder alone take %.3f s, over it\n", shipped->dec + shipped->fe + shipped->rest);
   printf("(the stage rows are timed separately on the same samples; the decoder row is the rest of transcribe)\n");
 
-  audio_buffer_free(&y);
   audio_buffer_free(&yt);
   audio_buffer_free(&native);
   audio_buffer_free(&piece);
-  recognizer_free(rs);
   recognizer_free(rt);
   free(params);
   remove(flac_path);

@@ -3,8 +3,13 @@
 # the same student, from scratch, on the labelled pool's ground truth only
 # (PAPER.md 1.8), with the same budget on the labelled pool as stage 2 of
 # `make model`: the same steps (3000) and learning rate (3e-4). Resumable.
+# For each student make model ships (MODEL_WHICH, "live offline"): the live
+# one's baseline in RUNS/supervised, the file-mode one's (its shape and 60 ms
+# frames, OFFLINE_ARGS; its stage-2 budget, OFFLINE_STAGE2_STEPS) in
+# RUNS/offline-supervised.
 # Settings as scripts/make-model.sh (DATA_DIR, RUNS_DIR, MODEL_SEED,
-# STAGE1_STEPS, STAGE2_STEPS, MODEL_THREADS, MODEL_ARGS).
+# STAGE2_STEPS, MODEL_THREADS, MODEL_ARGS, MODEL_WHICH, OFFLINE_ARGS,
+# OFFLINE_STAGE2_STEPS).
 set -eu
 cd "$(dirname "$0")/.."
 DATA=${DATA_DIR:-work/data}
@@ -15,8 +20,20 @@ THREADS=${MODEL_THREADS:-$(nproc 2>/dev/null || echo 2)}
 ARGS=${MODEL_ARGS:-}
 TRAIN=${CHORDLET_TRAIN:-./build/chordlet-train}
 export CHORDLET_COMMIT="$(git rev-parse --short HEAD 2>/dev/null || echo unknown)"
-STEPS=$S2
-echo "== supervised baseline ($STEPS steps, ground truth only)"
-# shellcheck disable=SC2086
-$TRAIN supervised --resume --seed "$SEED" --threads "$THREADS" --steps "$STEPS" --valid-every $((STEPS / 6)) $ARGS \
-  --out "$RUNS/supervised" --train "$DATA/features/labelled" --valid "$DATA/features/valid"
+WHICH=${MODEL_WHICH:-live offline}
+O_ARGS=${OFFLINE_ARGS:---frame-step 3 --layers 2/2/2 --heads 2/4/4 --ff-mult 2 --context 64 --lookahead 64}
+O_S2=${OFFLINE_STAGE2_STEPS:-2000}
+case " $WHICH " in *" live "*)
+  echo "== live: supervised baseline ($S2 steps, ground truth only)"
+  # shellcheck disable=SC2086
+  $TRAIN supervised --resume --seed "$SEED" --threads "$THREADS" --steps "$S2" --valid-every $((S2 / 6)) $ARGS \
+    --out "$RUNS/supervised" --train "$DATA/features/labelled" --valid "$DATA/features/valid"
+  ;;
+esac
+case " $WHICH " in *" offline "*)
+  echo "== offline: supervised baseline ($O_S2 steps, ground truth only, $O_ARGS)"
+  # shellcheck disable=SC2086
+  $TRAIN supervised --resume --seed "$SEED" --threads "$THREADS" --steps "$O_S2" --lr 3e-4 --valid-every $((O_S2 / 5)) \
+    $O_ARGS --out "$RUNS/offline-supervised" --train "$DATA/features/labelled" --valid "$DATA/features/valid"
+  ;;
+esac

@@ -1,5 +1,6 @@
 #!/bin/sh
-# make-model.sh: the shipped live student, models/default.chordlet (`make model`).
+# make-model.sh: the shipped students (`make model`): the live one,
+# models/default.chordlet, and the file-mode one, models/offline.chordlet.
 #   1. stage 1: the 2E1D student from scratch on the teacher's pseudo-labels of
 #      the unlabelled pool (renders + Debian's recorded music), focal loss;
 #   2. stage 2: from stage 1's best checkpoint, on the labelled pool's ground
@@ -12,11 +13,18 @@
 #   3. export: stage 2's best model (validation frame accuracy) with its
 #      provenance (data, stages, commit) and the Viterbi switch penalty chosen
 #      on the validation split (STUDENT_PENALTY) -> models/default.chordlet.
+# The file-mode student (models/offline.chordlet, `chordlet transcribe`'s
+# default) goes through the same three steps with its own shape
+# (OFFLINE_ARGS): 60 ms frames (--frame-step 3: every third frame of the same
+# caches), 64 frames (3.84 s) of context and of lookahead, layers 2/2/2 with
+# FF width 2x: about a quarter of the live network's work per second of
+# audio, so that a file transcribes at over 500x real time on one core.
 # Every stage resumes (kill it and run it again). `make data` must have run.
 # Settings (environment): DATA_DIR (work/data), RUNS_DIR (work/runs),
 # MODEL_SEED (1), STAGE1_STEPS, STAGE2_STEPS, STAGE2_LR, STAGE2_ALPHA, STUDENT_PENALTY, STAGE1_HOURS (the unlabelled
-# hours sampled), MODEL_THREADS (cores), MODEL_ARGS (extra options for both
-# stages, e.g. "--layers 2/3/2").
+# hours sampled), MODEL_THREADS (cores), MODEL_ARGS (extra options for the
+# live stages, e.g. "--layers 2/3/2"), MODEL_WHICH ("live offline": which students),
+# OFFLINE_ARGS, OFFLINE_STAGE1_STEPS, OFFLINE_STAGE2_STEPS, OFFLINE_PENALTY.
 set -eu
 cd "$(dirname "$0")/.."
 DATA=${DATA_DIR:-work/data}
@@ -36,24 +44,52 @@ TRAIN=${CHORDLET_TRAIN:-./build/chordlet-train}
 COMMIT=$(git rev-parse --short HEAD 2>/dev/null || echo unknown)
 git diff --quiet HEAD 2>/dev/null || COMMIT="$COMMIT+changes"
 export CHORDLET_COMMIT="$COMMIT"
+WHICH=${MODEL_WHICH:-live offline}
+O_ARGS=${OFFLINE_ARGS:---frame-step 3 --layers 2/2/2 --heads 2/4/4 --ff-mult 2 --context 64 --lookahead 64}
+O_S1=${OFFLINE_STAGE1_STEPS:-2000}
+O_S2=${OFFLINE_STAGE2_STEPS:-2000}
+O_PENALTY=${OFFLINE_PENALTY:-8}
 for d in "$DATA/features/unlabelled" "$DATA/features/labelled" "$DATA/features/valid"; do
   [ -d "$d" ] || { echo "make-model.sh: $d is missing: run make data first" >&2; exit 1; }
 done
 
-echo "== 1/3 stage 1 ($S1 steps, pseudo-labels)"
-# shellcheck disable=SC2086 # ARGS is a list of options
-$TRAIN stage1 --resume --seed "$SEED" --threads "$THREADS" --steps "$S1" --valid-every $((S1 / 5)) --hours "$H1" $ARGS \
-  --out "$RUNS/stage1" --train "$DATA/features/unlabelled" --valid "$DATA/features/valid"
+case " $WHICH " in *" live "*)
+  echo "== live 1/3 stage 1 ($S1 steps, pseudo-labels)"
+  # shellcheck disable=SC2086 # ARGS is a list of options
+  $TRAIN stage1 --resume --seed "$SEED" --threads "$THREADS" --steps "$S1" --valid-every $((S1 / 5)) --hours "$H1" $ARGS \
+    --out "$RUNS/stage1" --train "$DATA/features/unlabelled" --valid "$DATA/features/valid"
 
-echo "== 2/3 stage 2 ($S2 steps, ground truth, KD weight $ALPHA2)"
-# shellcheck disable=SC2086
-$TRAIN stage2 --resume --seed "$SEED" --threads "$THREADS" --steps "$S2" --lr "$LR2" --alpha "$ALPHA2" \
-  --valid-every $((S2 / 5)) $ARGS \
-  --init "$RUNS/stage1/best.chordlet" --out "$RUNS/stage2" --train "$DATA/features/labelled" \
-  --valid "$DATA/features/valid"
+  echo "== live 2/3 stage 2 ($S2 steps, ground truth, KD weight $ALPHA2)"
+  # shellcheck disable=SC2086
+  $TRAIN stage2 --resume --seed "$SEED" --threads "$THREADS" --steps "$S2" --lr "$LR2" --alpha "$ALPHA2" \
+    --valid-every $((S2 / 5)) $ARGS \
+    --init "$RUNS/stage1/best.chordlet" --out "$RUNS/stage2" --train "$DATA/features/labelled" \
+    --valid "$DATA/features/valid"
 
-echo "== 3/3 export"
-$TRAIN export --switch-penalty "$PENALTY" --name default --init-provenance "$RUNS/stage1/best.chordlet" \
-  --description "chordlet's live student: 2E1D, lookahead 1 frame (20 ms), stage 1 (teacher's pseudo-labels) + stage 2 (ground truth, KD weight $ALPHA2)" \
-  "$RUNS/stage2/best.chordlet" models/default.chordlet
-./build/chordlet info models/default.chordlet | head -20
+  echo "== live 3/3 export"
+  $TRAIN export --switch-penalty "$PENALTY" --name default --init-provenance "$RUNS/stage1/best.chordlet" \
+    --description "chordlet's live student: 2E1D, lookahead 1 frame (20 ms), stage 1 (teacher's pseudo-labels) + stage 2 (ground truth, KD weight $ALPHA2)" \
+    "$RUNS/stage2/best.chordlet" models/default.chordlet
+  ./build/chordlet info models/default.chordlet | head -20
+  ;;
+esac
+
+case " $WHICH " in *" offline "*)
+  echo "== offline 1/3 stage 1 ($O_S1 steps, pseudo-labels, $O_ARGS)"
+  # shellcheck disable=SC2086
+  $TRAIN stage1 --resume --seed "$SEED" --threads "$THREADS" --steps "$O_S1" --valid-every $((O_S1 / 5)) --hours "$H1" \
+    $O_ARGS --out "$RUNS/offline-stage1" --train "$DATA/features/unlabelled" --valid "$DATA/features/valid"
+
+  echo "== offline 2/3 stage 2 ($O_S2 steps, ground truth, KD weight $ALPHA2)"
+  # shellcheck disable=SC2086
+  $TRAIN stage2 --resume --seed "$SEED" --threads "$THREADS" --steps "$O_S2" --lr "$LR2" --alpha "$ALPHA2" \
+    --valid-every $((O_S2 / 5)) $O_ARGS --init "$RUNS/offline-stage1/best.chordlet" --out "$RUNS/offline-stage2" \
+    --train "$DATA/features/labelled" --valid "$DATA/features/valid"
+
+  echo "== offline 3/3 export"
+  $TRAIN export --switch-penalty "$O_PENALTY" --name offline --init-provenance "$RUNS/offline-stage1/best.chordlet" \
+    --description "chordlet's file-mode student: 2E1D, 60 ms frames, 3.84 s of context and of lookahead, stage 1 (teacher's pseudo-labels) + stage 2 (ground truth, KD weight $ALPHA2)" \
+    "$RUNS/offline-stage2/best.chordlet" models/offline.chordlet
+  ./build/chordlet info models/offline.chordlet | head -20
+  ;;
+esac
