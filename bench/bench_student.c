@@ -132,6 +132,43 @@ static void write_flac(const char *path, const float *y, size_t n, double rate) 
   sf_close(f);
 }
 
+/* A student model file's config, front end and parameters (malloc'ed). */
+static float *read_student(const char *path, student_config *c, cqt_params *fe) {
+  chordlet_error err;
+  model_file *m;
+  size_t n_floats = 0;
+  if (model_file_load(path, &m, &err) || student_config_read(m, c, &err) || cqt_params_read(m, fe, &err))
+    die("model", &err);
+  student_layout(c, NULL, &n_floats);
+  float *params = malloc(n_floats * sizeof *params);
+  if (!params || student_read_params(m, c, params, &err)) die("model parameters", &err);
+  model_file_free(m);
+  return params;
+}
+
+/* `runs` whole transcriptions of the file: medians of decoding, of
+ * recognizer_transcribe and of both; the decoded audio is left in *y. */
+static void time_transcribe(const recognizer *r, const char *flac_path, int runs, audio_buffer *y, double *dec,
+                            double *tr, double *all) {
+  double t_dec[RUNS + TEACHER_RUNS], t_tr[RUNS + TEACHER_RUNS], t_all[RUNS + TEACHER_RUNS];
+  chordlet_error err;
+  for (int k = 0; k < runs; k++) {
+    audio_buffer_free(y);
+    double t0 = bench_now();
+    if (audiofile_read(flac_path, recognizer_sample_rate(r), y, &err)) die("tiled audio", &err);
+    t_dec[k] = bench_now() - t0;
+    transcription out;
+    t0 = bench_now();
+    if (recognizer_transcribe(r, y->samples, y->n_samples, NULL, &out, &err)) die("transcribe", &err);
+    t_tr[k] = bench_now() - t0;
+    t_all[k] = t_dec[k] + t_tr[k];
+    transcription_free(&out);
+  }
+  *dec = median(t_dec, runs);
+  *tr = median(t_tr, runs);
+  *all = median(t_all, runs);
+}
+
 /* One student's whole transcription, stage by stage (part b). */
 typedef struct stage_times {
   double dec, fe, net, rest, tr, all; /* medians, seconds */
@@ -143,33 +180,15 @@ typedef struct stage_times {
 
 static stage_times time_student(const char *model_path, const char *flac_path) {
   chordlet_error err;
-  model_file *m;
   student_config c;
   cqt_params fe;
-  size_t n_floats = 0;
-  if (model_file_load(model_path, &m, &err) || student_config_read(m, &c, &err) || cqt_params_read(m, &fe, &err))
-    die("model", &err);
-  student_layout(&c, NULL, &n_floats);
-  float *params = malloc(n_floats * sizeof *params);
-  if (!params || student_read_params(m, &c, params, &err)) die("model parameters", &err);
-  model_file_free(m);
+  float *params = read_student(model_path, &c, &fe);
   recognizer *rs;
   if (recognizer_load(model_path, &rs, &err)) die("student model", &err);
-  double t_dec[RUNS], t_tr[RUNS], t_fe[RUNS], t_net[RUNS], t_all[RUNS];
-  audio_buffer y = {0};
-  for (int k = 0; k < RUNS; k++) {
-    audio_buffer_free(&y);
-    double t0 = bench_now();
-    if (audiofile_read(flac_path, recognizer_sample_rate(rs), &y, &err)) die("tiled audio", &err);
-    t_dec[k] = bench_now() - t0;
-    transcription tr;
-    t0 = bench_now();
-    if (recognizer_transcribe(rs, y.samples, y.n_samples, NULL, &tr, &err)) die("transcribe", &err);
-    t_tr[k] = bench_now() - t0;
-    t_all[k] = t_dec[k] + t_tr[k];
-    transcription_free(&tr);
-  }
   stage_times r = {0};
+  audio_buffer y = {0};
+  time_transcribe(rs, flac_path, RUNS, &y, &r.dec, &r.tr, &r.all);
+  double t_fe[RUNS], t_net[RUNS];
   r.seconds = (double)y.n_samples / recognizer_sample_rate(rs);
   /* The stages alone, on the same samples, as recognizer_transcribe runs them. */
   for (int k = 0; k < RUNS; k++) {
@@ -185,11 +204,8 @@ static stage_times time_student(const char *model_path, const char *flac_path) {
     free(z);
     free(f);
   }
-  r.dec = median(t_dec, RUNS);
-  r.tr = median(t_tr, RUNS);
   r.fe = median(t_fe, RUNS);
   r.net = median(t_net, RUNS);
-  r.all = median(t_all, RUNS);
   r.rest = r.tr - r.fe - r.net > 0 ? r.tr - r.fe - r.net : 0;
   r.fpf = flops_per_frame(&c);
   r.hop_ms = (int)(fe.hop_seconds * 1e3 + 0.5);
@@ -238,16 +254,11 @@ int main(int argc, char **argv) {
   }
 
   /* The model as the recognizer reads it. */
-  model_file *m;
   student_config c;
   cqt_params fe;
   size_t n_floats = 0;
-  if (model_file_load(model_path, &m, &err) || student_config_read(m, &c, &err) || cqt_params_read(m, &fe, &err))
-    die("model", &err);
+  float *params = read_student(model_path, &c, &fe);
   student_layout(&c, NULL, &n_floats);
-  float *params = malloc(n_floats * sizeof *params);
-  if (!params || student_read_params(m, &c, params, &err)) die("model parameters", &err);
-  model_file_free(m);
 
   char load[64];
   read_loadavg(load, sizeof load);
@@ -354,23 +365,10 @@ int main(int argc, char **argv) {
 
   recognizer *rt;
   if (recognizer_load(teacher_path, &rt, &err)) die("teacher model", &err);
-  double t_tdec[TEACHER_RUNS], t_ttr[TEACHER_RUNS], t_tall[TEACHER_RUNS];
   audio_buffer yt = {0};
-  for (int k = 0; k < TEACHER_RUNS; k++) {
-    audio_buffer_free(&yt);
-    double t0 = bench_now();
-    if (audiofile_read(flac_path, recognizer_sample_rate(rt), &yt, &err)) die("tiled audio", &err);
-    t_tdec[k] = bench_now() - t0;
-    transcription tr;
-    t0 = bench_now();
-    if (recognizer_transcribe(rt, yt.samples, yt.n_samples, NULL, &tr, &err)) die("teacher transcribe", &err);
-    t_ttr[k] = bench_now() - t0;
-    t_tall[k] = t_tdec[k] + t_ttr[k];
-    transcription_free(&tr);
-  }
+  double tdec, ttr, tall;
+  time_transcribe(rt, flac_path, TEACHER_RUNS, &yt, &tdec, &ttr, &tall);
   const double teacher_seconds = (double)yt.n_samples / recognizer_sample_rate(rt);
-  const double tdec = median(t_tdec, TEACHER_RUNS), ttr = median(t_ttr, TEACHER_RUNS),
-               tall = median(t_tall, TEACHER_RUNS);
 
   printf("b) `chordlet transcribe` equivalent, 1 core: %s tiled to %.0f s at its rate (%.0f Hz), written to a "
          "temporary 16-bit FLAC and read back with audiofile_read (decoding%s); median of %d runs (teacher: %d)\n\n",

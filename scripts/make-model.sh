@@ -53,43 +53,38 @@ for d in "$DATA/features/unlabelled" "$DATA/features/labelled" "$DATA/features/v
   [ -d "$d" ] || { echo "make-model.sh: $d is missing: run make data first" >&2; exit 1; }
 done
 
-case " $WHICH " in *" live "*)
-  echo "== live 1/3 stage 1 ($S1 steps, pseudo-labels)"
-  # shellcheck disable=SC2086 # ARGS is a list of options
-  $TRAIN stage1 --resume --seed "$SEED" --threads "$THREADS" --steps "$S1" --valid-every $((S1 / 5)) --hours "$H1" $ARGS \
-    --out "$RUNS/stage1" --train "$DATA/features/unlabelled" --valid "$DATA/features/valid"
+# student KIND PREFIX STEPS1 STEPS2 PENALTY OUT DESCRIPTION ARGS...: stage 1 in
+# RUNS/PREFIXstage1, stage 2 in RUNS/PREFIXstage2, exported to OUT.
+student() {
+  kind=$1 prefix=$2 s1=$3 s2=$4 penalty=$5 out=$6 description=$7
+  shift 7
+  echo "== $kind 1/3 stage 1 ($s1 steps, pseudo-labels) $*"
+  $TRAIN stage1 --resume --seed "$SEED" --threads "$THREADS" --steps "$s1" --valid-every $((s1 / 5)) --hours "$H1" \
+    "$@" --out "$RUNS/${prefix}stage1" --train "$DATA/features/unlabelled" --valid "$DATA/features/valid"
 
-  echo "== live 2/3 stage 2 ($S2 steps, ground truth, KD weight $ALPHA2)"
-  # shellcheck disable=SC2086
-  $TRAIN stage2 --resume --seed "$SEED" --threads "$THREADS" --steps "$S2" --lr "$LR2" --alpha "$ALPHA2" \
-    --valid-every $((S2 / 5)) $ARGS \
-    --init "$RUNS/stage1/best.chordlet" --out "$RUNS/stage2" --train "$DATA/features/labelled" \
-    --valid "$DATA/features/valid"
-
-  echo "== live 3/3 export"
-  $TRAIN export --switch-penalty "$PENALTY" --name default --init-provenance "$RUNS/stage1/best.chordlet" \
-    --description "chordlet's live student: 2E1D, lookahead 1 frame (20 ms), stage 1 (teacher's pseudo-labels) + stage 2 (ground truth, KD weight $ALPHA2)" \
-    "$RUNS/stage2/best.chordlet" models/default.chordlet
-  ./build/chordlet info models/default.chordlet | head -20
-  ;;
-esac
-
-case " $WHICH " in *" offline "*)
-  echo "== offline 1/3 stage 1 ($O_S1 steps, pseudo-labels, $O_ARGS)"
-  # shellcheck disable=SC2086
-  $TRAIN stage1 --resume --seed "$SEED" --threads "$THREADS" --steps "$O_S1" --valid-every $((O_S1 / 5)) --hours "$H1" \
-    $O_ARGS --out "$RUNS/offline-stage1" --train "$DATA/features/unlabelled" --valid "$DATA/features/valid"
-
-  echo "== offline 2/3 stage 2 ($O_S2 steps, ground truth, KD weight $ALPHA2)"
-  # shellcheck disable=SC2086
-  $TRAIN stage2 --resume --seed "$SEED" --threads "$THREADS" --steps "$O_S2" --lr "$LR2" --alpha "$ALPHA2" \
-    --valid-every $((O_S2 / 5)) $O_ARGS --init "$RUNS/offline-stage1/best.chordlet" --out "$RUNS/offline-stage2" \
+  echo "== $kind 2/3 stage 2 ($s2 steps, ground truth, KD weight $ALPHA2)"
+  $TRAIN stage2 --resume --seed "$SEED" --threads "$THREADS" --steps "$s2" --lr "$LR2" --alpha "$ALPHA2" \
+    --valid-every $((s2 / 5)) "$@" --init "$RUNS/${prefix}stage1/best.chordlet" --out "$RUNS/${prefix}stage2" \
     --train "$DATA/features/labelled" --valid "$DATA/features/valid"
 
-  echo "== offline 3/3 export"
-  $TRAIN export --switch-penalty "$O_PENALTY" --name offline --init-provenance "$RUNS/offline-stage1/best.chordlet" \
-    --description "chordlet's file-mode student: 2E1D, 60 ms frames, 3.84 s of context and of lookahead, stage 1 (teacher's pseudo-labels) + stage 2 (ground truth, KD weight $ALPHA2)" \
-    "$RUNS/offline-stage2/best.chordlet" models/offline.chordlet
-  ./build/chordlet info models/offline.chordlet | head -20
+  echo "== $kind 3/3 export"
+  $TRAIN export --switch-penalty "$penalty" --name "$(basename "$out" .chordlet)" \
+    --init-provenance "$RUNS/${prefix}stage1/best.chordlet" --description "$description" \
+    "$RUNS/${prefix}stage2/best.chordlet" "$out"
+  ./build/chordlet info "$out" | head -20
+}
+
+case " $WHICH " in *" live "*)
+  # shellcheck disable=SC2086 # ARGS is a list of options
+  student live "" "$S1" "$S2" "$PENALTY" models/default.chordlet \
+    "chordlet's live student: 2E1D, lookahead 1 frame (20 ms), stage 1 (teacher's pseudo-labels) + stage 2 (ground truth, KD weight $ALPHA2)" \
+    $ARGS
+  ;;
+esac
+case " $WHICH " in *" offline "*)
+  # shellcheck disable=SC2086 # O_ARGS is a list of options
+  student offline offline- "$O_S1" "$O_S2" "$O_PENALTY" models/offline.chordlet \
+    "chordlet's file-mode student: 2E1D, 60 ms frames, 3.84 s of context and of lookahead, stage 1 (teacher's pseudo-labels) + stage 2 (ground truth, KD weight $ALPHA2)" \
+    $O_ARGS
   ;;
 esac

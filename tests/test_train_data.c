@@ -48,23 +48,29 @@ static void test_class_shift(void) {
     for (int sft = -11; sft <= 11; sft++) EXPECT(class_shift(class_shift(c, sft), -sft) == c);
 }
 
+/* An in-memory set of `frames` frames of `bins` bins (the default front end
+ * with that many bins), arrays allocated, no songs yet. */
+static void set_alloc(train_set *s, int bins, size_t frames) {
+  memset(s, 0, sizeof *s);
+  cqt_params_default(&s->frontend);
+  s->frontend.n_bins = bins;
+  s->n_bins = bins;
+  s->n_classes = VOCAB_SIZE;
+  s->n_frames = frames;
+  s->features = malloc(frames * (size_t)bins * sizeof *s->features);
+  s->labels = malloc(frames * sizeof *s->labels);
+  s->pseudo = malloc(frames * sizeof *s->pseudo);
+  s->teacher = malloc(frames * VOCAB_SIZE * sizeof *s->teacher);
+}
+
 /* A set of one song of 40 frames and 8 bins, built in memory. */
 static void test_windows_and_shift(void) {
   enum { T = 40, B = 8, F = 16 };
   train_set s;
-  memset(&s, 0, sizeof s);
-  cqt_params_default(&s.frontend);
-  s.frontend.n_bins = B;
-  s.n_bins = B;
-  s.n_classes = VOCAB_SIZE;
+  set_alloc(&s, B, T);
   s.n_songs = 1;
   train_song song = {"song.flac", 0, T};
   s.songs = &song;
-  s.n_frames = T;
-  s.features = malloc(T * B * sizeof *s.features);
-  s.labels = malloc(T * sizeof *s.labels);
-  s.pseudo = malloc(T * sizeof *s.pseudo);
-  s.teacher = malloc((size_t)T * VOCAB_SIZE * sizeof *s.teacher);
   EXPECT(s.features && s.labels && s.pseudo && s.teacher);
   for (int t = 0; t < T; t++) {
     for (int b = 0; b < B; b++) s.features[t * B + b] = half_from_float((float)(t + b * 0.25));
@@ -168,18 +174,9 @@ static void test_decimate(void) {
   enum { B = 4 };
   const int lengths[3] = {7, 1, 9};
   train_set s;
-  memset(&s, 0, sizeof s);
-  cqt_params_default(&s.frontend);
-  s.frontend.n_bins = B;
-  s.n_bins = B;
-  s.n_classes = VOCAB_SIZE;
+  set_alloc(&s, B, 17);
   s.n_songs = 3;
   s.songs = calloc(3, sizeof *s.songs);
-  s.n_frames = 17;
-  s.features = malloc(17 * B * sizeof *s.features);
-  s.labels = malloc(17 * sizeof *s.labels);
-  s.pseudo = malloc(17 * sizeof *s.pseudo);
-  s.teacher = malloc((size_t)17 * VOCAB_SIZE * sizeof *s.teacher);
   EXPECT(s.songs && s.features && s.labels && s.pseudo && s.teacher);
   size_t g = 0;
   for (int k = 0; k < 3; k++) {
