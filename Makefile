@@ -178,6 +178,8 @@ install: all
 	$(if $(TRAINER_SRC),install -m 755 $(TRAIN) $(DESTDIR)$(PREFIX)/bin/chordlet-train)
 	install -m 644 $(LIB_A) $(LIB_SO) $(DESTDIR)$(PREFIX)/lib/
 	install -m 644 include/chordlet.h $(DESTDIR)$(PREFIX)/include/
+	install -d $(DESTDIR)$(PREFIX)/share/chordlet/models
+	install -m 644 $(wildcard models/*.chordlet) models/teacher.LICENSE models/README.md $(DESTDIR)$(PREFIX)/share/chordlet/models/
 
 clean:
 	rm -rf build
