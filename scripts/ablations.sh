@@ -6,7 +6,11 @@
 #   alpha     stage 2 with KD weight 0, 0.3 and 0.6 from the same stage-1 model
 #             (PAPER.md 1.6, the paper's Figure 5 question);
 #   shift     stage 2 (alpha 0.3) with pitch-shift augmentation -5..+6
-#             semitones in the feature domain against none.
+#             semitones in the feature domain against none;
+#   alpha-offline  the file-mode student's stage 2 (its shape, frame step and
+#             budget: scripts/offline-student.sh) with KD weight 0, 0.3 and
+#             0.6 from make model's file-mode stage 1; alpha 0 is make model's
+#             own run (RUNS/offline-stage2, resumed: the same options).
 # Each run's best validation frame accuracy is printed; `scripts/eval-model.sh
 # RUN/best.chordlet NAME valid` gives mir_eval's metrics for any of them.
 # Settings: ABLATION_STEPS1 (stage-1 steps, 1000), ABLATION_STEPS2 (stage-2
@@ -25,6 +29,7 @@ LR2=${ABLATION_LR2:-3e-4}
 ALPHAS=${ALPHAS:-0 0.3 0.6}
 WHICH=${ABLATIONS:-real alpha shift}
 TRAIN=${CHORDLET_TRAIN:-./build/chordlet-train}
+. scripts/offline-student.sh
 mkdir -p "$OUT"
 VALID="--valid $DATA/features/valid"
 best() { # the best validation accuracy of a run
@@ -61,6 +66,16 @@ for w in $WHICH; do
     $TRAIN stage2 -q --resume --steps "$S2" --lr "$LR2" --valid-every $((S2 / 5)) --shift -5:6 \
       --init "$RUNS/stage1/best.chordlet" --out "$OUT/s2-$S2-shift" --train "$DATA/features/labelled" $VALID
     echo "stage 2, $S2 steps, lr $LR2, alpha 0.3, pitch shift -5..6: $(best "$OUT/s2-$S2-shift") (none: see alpha 0.3)"
+    ;;
+  alpha-offline)
+    for a in $ALPHAS; do
+      out="$OUT/offline-s2-$O_S2-alpha$a"
+      [ "$a" = 0 ] && out="$RUNS/offline-stage2"
+      # shellcheck disable=SC2086
+      $TRAIN stage2 -q --resume --steps "$O_S2" --lr "$LR2" --valid-every $((O_S2 / 5)) --alpha "$a" $O_ARGS \
+        --init "$RUNS/offline-stage1/best.chordlet" --out "$out" --train "$DATA/features/labelled" $VALID
+      echo "file-mode stage 2, $O_S2 steps, lr $LR2, alpha $a: $(best "$out")"
+    done
     ;;
   *)
     echo "ablations.sh: unknown ablation '$w'" >&2

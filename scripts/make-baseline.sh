@@ -21,8 +21,7 @@ ARGS=${MODEL_ARGS:-}
 TRAIN=${CHORDLET_TRAIN:-./build/chordlet-train}
 export CHORDLET_COMMIT="$(git rev-parse --short HEAD 2>/dev/null || echo unknown)"
 WHICH=${MODEL_WHICH:-live offline}
-O_ARGS=${OFFLINE_ARGS:---frame-step 3 --layers 2/2/2 --heads 2/4/4 --ff-mult 2 --context 64 --lookahead 64}
-O_S2=${OFFLINE_STAGE2_STEPS:-2000}
+. scripts/offline-student.sh
 case " $WHICH " in *" live "*)
   echo "== live: supervised baseline ($S2 steps, ground truth only)"
   # shellcheck disable=SC2086

@@ -45,10 +45,7 @@ COMMIT=$(git rev-parse --short HEAD 2>/dev/null || echo unknown)
 git diff --quiet HEAD 2>/dev/null || COMMIT="$COMMIT+changes"
 export CHORDLET_COMMIT="$COMMIT"
 WHICH=${MODEL_WHICH:-live offline}
-O_ARGS=${OFFLINE_ARGS:---frame-step 3 --layers 2/2/2 --heads 2/4/4 --ff-mult 2 --context 64 --lookahead 64}
-O_S1=${OFFLINE_STAGE1_STEPS:-2000}
-O_S2=${OFFLINE_STAGE2_STEPS:-2000}
-O_PENALTY=${OFFLINE_PENALTY:-8}
+. scripts/offline-student.sh
 for d in "$DATA/features/unlabelled" "$DATA/features/labelled" "$DATA/features/valid"; do
   [ -d "$d" ] || { echo "make-model.sh: $d is missing: run make data first" >&2; exit 1; }
 done

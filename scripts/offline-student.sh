@@ -1,0 +1,10 @@
+# offline-student.sh: the file-mode student's shape and budget, in one place
+# (sourced by make-model.sh, make-baseline.sh and ablations.sh):
+# 60 ms frames (--frame-step 3 of the 20 ms caches), 64 frames (3.84 s) of
+# context and of lookahead, layers 2/2/2, FF 2x (docs/RESULTS.md 3.7).
+# Settings (environment): OFFLINE_ARGS, OFFLINE_STAGE1_STEPS, OFFLINE_STAGE2_STEPS,
+# OFFLINE_PENALTY (the Viterbi switch penalty, chosen on the validation split).
+O_ARGS=${OFFLINE_ARGS:---frame-step 3 --layers 2/2/2 --heads 2/4/4 --ff-mult 2 --context 64 --lookahead 64}
+O_S1=${OFFLINE_STAGE1_STEPS:-2000}
+O_S2=${OFFLINE_STAGE2_STEPS:-2000}
+O_PENALTY=${OFFLINE_PENALTY:-8}
