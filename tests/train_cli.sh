@@ -11,7 +11,8 @@
 #      its file says hop 60 ms and not streamable, it transcribes, stage 2
 #      continues it only at the same frame step, chordlet live refuses it;
 #   6. misuse fails clearly: a second run into the same folder, a resume with
-#      other options, a corrupt checkpoint, stage2 without --init.
+#      other options, a corrupt checkpoint, two caches of one song, stage2
+#      without --init.
 # Usage: train_cli.sh BUILD_DIR   (needs CHORDLET_SHARED for the teacher; exit 77 without it)
 set -u
 BUILD=$1
@@ -130,6 +131,12 @@ head -c 5000 "$TMP/b/checkpoint.chordlet" >"$TMP/b/cut" && mv "$TMP/b/cut" "$TMP
 train stage1 "$TMP/b" --steps 24 --checkpoint-every 4 --valid-every 8 --resume 2>"$TMP/err"
 [ $? -eq 1 ] && grep -q "checkpoint.chordlet" "$TMP/err" && ok "a truncated checkpoint: clear error" ||
   { bad "truncated checkpoint"; cat "$TMP/err"; }
+mkdir "$TMP/ftdup"
+for f in "$TMP"/ft/*.chordlet; do cp "$f" "$TMP/ftdup/"; cp "$f" "$TMP/ftdup/synth0046-0000000000000000.chordlet"; done
+# shellcheck disable=SC2086
+"$TRAIN" stage1 $TINY --steps 3 --out "$TMP/dup" --train "$TMP/ftdup" --valid "$TMP/ft" 2>"$TMP/err"
+[ $? -eq 1 ] && grep -q "two feature caches of 'synth0046.flac'" "$TMP/err" && grep -q "stale" "$TMP/err" &&
+  ok "a folder with two caches of one song (a stale one): clear error" || { bad "duplicate caches"; cat "$TMP/err"; }
 train stage2 "$TMP/e" --steps 5 2>"$TMP/err"
 [ $? -eq 2 ] && grep -q "init" "$TMP/err" && ok "stage2 without --init: usage error" || { bad "stage2 without init"; cat "$TMP/err"; }
 echo "# $failures failed"

@@ -266,6 +266,37 @@ done:
   return st;
 }
 
+/* Two caches of one song (the same audio file name) mean a folder that holds
+ * caches made with other settings next to the current ones (`features`
+ * names a cache by its settings' hash and leaves older ones): training on
+ * both would count the song twice and mix front ends or targets. paths[k] is
+ * the cache song k came from. */
+typedef struct named_song {
+  const char *name;
+  int index;
+} named_song;
+
+static int compare_named_songs(const void *a, const void *b) {
+  return strcmp(((const named_song *)a)->name, ((const named_song *)b)->name);
+}
+
+static chordlet_status check_unique_songs(const train_set *s, const char *const *paths, chordlet_error *err) {
+  if (s->n_songs < 2) return CHORDLET_OK;
+  named_song *order = malloc((size_t)s->n_songs * sizeof *order);
+  if (!order) return chordlet_fail(err, CHORDLET_ERR_NO_MEMORY, "out of memory");
+  for (int k = 0; k < s->n_songs; k++) order[k] = (named_song){s->songs[k].name, k};
+  qsort(order, (size_t)s->n_songs, sizeof *order, compare_named_songs);
+  chordlet_status st = CHORDLET_OK;
+  for (int k = 1; k < s->n_songs && !st; k++)
+    if (!strcmp(order[k - 1].name, order[k].name))
+      st = chordlet_fail(err, CHORDLET_ERR_PARSE,
+                         "two feature caches of '%s': %s and %s (caches made with other settings? "
+                         "remove the stale one)",
+                         order[k].name, paths[order[k - 1].index], paths[order[k].index]);
+  free(order);
+  return st;
+}
+
 chordlet_status train_set_load(train_set *s, const char *const *paths, int n_paths, double max_hours,
                                unsigned long long seed, int keep_teacher, chordlet_error *err) {
   memset(s, 0, sizeof *s);
@@ -288,6 +319,7 @@ chordlet_status train_set_load(train_set *s, const char *const *paths, int n_pat
     if (max_hours > 0 && s->seconds >= max_hours * 3600.0) break;
     st = load_one(s, l.v[i], keep_teacher, caps, &first, err);
   }
+  if (!st) st = check_unique_songs(s, (const char *const *)l.v, err);
   path_list_free(&l);
   if (!st && keep_teacher && !s->has_teacher) {
     free(s->teacher);
