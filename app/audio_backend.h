@@ -40,6 +40,11 @@ typedef struct audio_backend {
   /* Opens and starts capturing; 0, or -1 with err. */
   int (*open)(const audio_request *req, audio_process_fn process, void *ctx, audio_info *info, void **handle,
               char *err, size_t err_size);
+  /* NULL for a card: it runs from open on, and what it captures before the
+   * listener is ready is gone, as it would be. A recording (the file
+   * backend) waits for start instead, so that it is heard from its first
+   * sample and every run of it gives the same chords. 0, or -1 with err. */
+  int (*start)(void *handle, char *err, size_t err_size);
   /* False once the stream has ended by itself (device lost, server gone). */
   bool (*alive)(void *handle);
   void (*close)(void *handle);

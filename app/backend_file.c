@@ -22,6 +22,7 @@ typedef struct file_handle {
   audio_process_fn process;
   void *ctx;
   pthread_t thread;
+  bool started; /* the player thread runs (file_start) */
   atomic_bool stop, done;
 } file_handle;
 
@@ -79,13 +80,17 @@ static int file_open(const audio_request *req, audio_process_fn process, void *c
   info->channels = 1;
   snprintf(info->device, sizeof info->device, "file %.200s (%.1f s, played in real time)", req->device,
            (double)h->audio.n_samples / h->audio.sample_rate);
+  *out = h;
+  return 0;
+}
+
+static int file_start(void *handle, char *err, size_t err_size) {
+  file_handle *h = handle;
   if (pthread_create(&h->thread, NULL, player, h) != 0) {
     snprintf(err, err_size, "cannot start the file player");
-    audio_buffer_free(&h->audio);
-    free(h);
     return -1;
   }
-  *out = h;
+  h->started = true;
   return 0;
 }
 
@@ -95,9 +100,9 @@ static void file_close(void *handle) {
   file_handle *h = handle;
   if (!h) return;
   atomic_store(&h->stop, true);
-  pthread_join(h->thread, NULL);
+  if (h->started) pthread_join(h->thread, NULL);
   audio_buffer_free(&h->audio);
   free(h);
 }
 
-const audio_backend audio_backend_file = {"file", file_list, file_open, file_alive, file_close, true};
+const audio_backend audio_backend_file = {"file", file_list, file_open, file_start, file_alive, file_close, true};

@@ -137,4 +137,4 @@ static void jk_close(void *handle) {
   free(h);
 }
 
-const audio_backend audio_backend_jack = {"jack", jk_list, jk_open, jk_alive, jk_close, false};
+const audio_backend audio_backend_jack = {"jack", jk_list, jk_open, NULL, jk_alive, jk_close, false};

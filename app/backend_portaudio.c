@@ -163,4 +163,4 @@ static void pa_close(void *handle) {
   Pa_Terminate();
 }
 
-const audio_backend audio_backend_portaudio = {"portaudio", pa_list, pa_open, pa_alive, pa_close, false};
+const audio_backend audio_backend_portaudio = {"portaudio", pa_list, pa_open, NULL, pa_alive, pa_close, false};

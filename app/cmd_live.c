@@ -236,6 +236,14 @@ int cmd_live(int argc, char **argv) {
     return status;
   }
   atomic_store_explicit(&ctx.stream, stream, memory_order_release);
+  if (backend->start && backend->start(handle, err, sizeof err)) {
+    fprintf(stderr, "chordlet live: %s\n", err);
+    atomic_store_explicit(&ctx.stream, NULL, memory_order_release);
+    backend->close(handle);
+    chordlet_stream_free(stream);
+    chordlet_model_free(model);
+    return EXIT_DATA;
+  }
 
   struct sigaction sa;
   memset(&sa, 0, sizeof sa);

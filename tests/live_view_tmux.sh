@@ -24,7 +24,11 @@ CMD="$BUILD/chordlet live --backend file --device $SONG"
 export LC_ALL=C.UTF-8
 
 # The chords the view should list: the same file through --json.
-$CMD --duration 6 --json >"$TMP/events.jsonl" 2>/dev/null || bad "--json run failed"
+$CMD --duration 6 --json >"$TMP/events.jsonl" 2>"$TMP/json.err" || bad "--json run failed"
+# A machine too busy to keep up loses feature frames (the stream drops them
+# rather than block the audio thread) and says so at the end; that run's
+# chords then differ by right, so the comparison is skipped, saying why.
+json_lost=$(grep -o "[0-9]* feature frames lost" "$TMP/json.err")
 labels=$(sed 's/.*"label":"\([^"]*\)".*/\1/' "$TMP/events.jsonl" | tr '\n' ' ')
 echo "# the --json run's chords: $labels"
 
@@ -43,21 +47,25 @@ for size in 80x24 200x50; do
   grep -q "the last 20 s" "$TMP/screen.txt" && ok "$size: timeline" || bad "$size: no timeline"
   wide=$(sed "s/$(printf '\342\226\210')/#/g" "$TMP/screen.txt" | awk -v w="$w" '{ if (length($0) > w) n++ } END { print n + 0 }')
   [ "$wide" -eq 0 ] && ok "$size: nothing wider than $w columns" || bad "$size: $wide lines wider than $w"
-  # the recent changes, newest first, must be the --json run's chords in reverse
-  recent=$(sed -n '/recent changes:/{n;p;}' "$TMP/screen.txt" | sed 's/[0-9]*:[0-9.]* //g' | tr -s ' ')
-  expect=$(echo "$labels" | tr ' ' '\n' | grep -v '^$' | tac | tr '\n' ' ')
-  first=$(echo "$recent" | awk '{print $1" "$2" "$3}')
-  if [ -n "$(echo "$first" | tr -d ' ')" ] && echo " $expect" | grep -qF " $first"; then
-    ok "$size: recent changes '$first' are the --json run's chords, newest first"
-  else
-    bad "$size: recent changes '$recent' are not in '$expect'"
-  fi
   sleep 3
   tmux -L "$SOCKET" capture-pane -p -t view >"$TMP/after.txt"
   if grep -q "VIEW-ENDED" "$TMP/after.txt" && ! grep -q "recent changes" "$TMP/after.txt"; then
     ok "$size: the shell's screen is back after the end"
   else
     bad "$size: the view did not end cleanly: $(cat "$TMP/after.txt")"
+  fi
+  # the recent changes, newest first, must be the --json run's chords in reverse
+  recent=$(sed -n '/recent changes:/{n;p;}' "$TMP/screen.txt" | sed 's/[0-9]*:[0-9.]* //g' | tr -s ' ')
+  expect=$(echo "$labels" | tr ' ' '\n' | grep -v '^$' | tac | tr '\n' ' ')
+  first=$(echo "$recent" | awk '{print $1" "$2" "$3}')
+  lost=$json_lost
+  [ -z "$lost" ] && lost=$(grep -o "[0-9]* feature frames lost" "$TMP/after.txt")
+  if [ -n "$lost" ]; then
+    echo "# $size: recent changes not compared: $lost (the machine fell behind)"
+  elif [ -n "$(echo "$first" | tr -d ' ')" ] && echo " $expect" | grep -qF " $first"; then
+    ok "$size: recent changes '$first' are the --json run's chords, newest first"
+  else
+    bad "$size: recent changes '$recent' are not in '$expect'"
   fi
   tmux -L "$SOCKET" kill-session -t view
 done
@@ -72,7 +80,11 @@ common=$n_lines
 [ "$n_json" -lt "$common" ] && common=$n_json
 a=$(echo "$line_chords" | cut -d' ' -f1-"$common")
 b=$(echo "$labels" | cut -d' ' -f1-"$common")
-if [ "$common" -ge 3 ] && [ "$a" = "$b" ] && [ $((n_lines - n_json)) -le 1 ] && [ $((n_json - n_lines)) -le 1 ] &&
+lost=$json_lost
+[ -z "$lost" ] && lost=$(grep -o "[0-9]* feature frames lost" "$TMP/lines.txt")
+if [ -n "$lost" ]; then
+  echo "# piped: chords not compared: $lost (the machine fell behind)"
+elif [ "$common" -ge 3 ] && [ "$a" = "$b" ] && [ $((n_lines - n_json)) -le 1 ] && [ $((n_json - n_lines)) -le 1 ] &&
   ! grep -q "$(printf '\033')" "$TMP/lines.txt"; then
   ok "piped: plain lines, one per change ($a), no escape codes"
 else
