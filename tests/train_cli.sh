@@ -1,7 +1,7 @@
 #!/bin/sh
 # train_cli.sh: the student's training runs on a tiny model and the demo song.
 #   1. stage1 runs, writes checkpoint, best, final, log.csv;
-#   2. a run killed with -9 after a checkpoint and resumed ends byte-equal to an
+#   2. a run killed with -9 after a checkpoint (stage 1, and stage 2 with selective KD) and resumed ends byte-equal to an
 #      uninterrupted run (final model, best model, log);
 #   3. stage2 (selective KD) from stage 1's model and the supervised baseline run;
 #   4. the student transcribes a file (chordlet transcribe --model) and its model
@@ -68,6 +68,24 @@ fi
 train stage2 "$TMP/c" --init "$TMP/a/best.chordlet" --steps 6 --valid-every 3 2>"$TMP/err" &&
   awk -F, 'NR > 1 && $6 > 0 { found = 1 } END { exit !found }' "$TMP/c/log.csv" &&
   ok "stage2 from stage 1 with selective KD (KD term in the log)" || { bad "stage2"; cat "$TMP/err" "$TMP/c/log.csv"; }
+# The same for stage 2 (selective KD, from stage 1's model): killed between
+# checkpoints, resumed, byte-equal to an uninterrupted run.
+S2="--init $TMP/a/best.chordlet --steps 12 --checkpoint-every 4 --valid-every 4"
+# shellcheck disable=SC2086
+train stage2 "$TMP/c2" $S2 2>/dev/null
+# shellcheck disable=SC2086
+CHORDLET_TEST_KILL_AT_STEP=6 train stage2 "$TMP/c3" $S2 2>/dev/null
+status=$?
+# shellcheck disable=SC2086
+train stage2 "$TMP/c3" $S2 --resume 2>"$TMP/err" || { bad "stage2 resume"; cat "$TMP/err"; }
+if [ $status -eq 137 ] && [ -s "$TMP/c2/final.chordlet" ] && cmp -s "$TMP/c2/final.chordlet" "$TMP/c3/final.chordlet" &&
+  cmp -s "$TMP/c2/best.chordlet" "$TMP/c3/best.chordlet" &&
+  [ "$(cut -d, -f1-8,10 "$TMP/c2/log.csv")" = "$(cut -d, -f1-8,10 "$TMP/c3/log.csv")" ]; then
+  ok "stage2 killed at step 6 (exit 137) and resumed: byte-equal to the uninterrupted run"
+else
+  bad "stage2 kill/resume (exit $status)"
+  diff "$TMP/c2/log.csv" "$TMP/c3/log.csv" | head -20
+fi
 train supervised "$TMP/d" --steps 6 --valid-every 3 2>"$TMP/err" && [ -s "$TMP/d/best.chordlet" ] &&
   ok "supervised baseline" || { bad "supervised"; cat "$TMP/err"; }
 
