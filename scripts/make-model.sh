@@ -6,7 +6,7 @@
 #   2. stage 2: from stage 1's best checkpoint, on the labelled pool's ground
 #      truth, 3000 steps at a peak learning rate of 3e-4 (the supervised
 #      baseline's budget) with KD weight STAGE2_ALPHA: 0, chosen on the
-#      validation split (docs/RESULTS.md 3.4: 0 -> 78.27 %, 0.3 -> 77.58 %
+#      validation split (docs/RESULTS.md 3.4: 0 -> 78.27 %, 0.3 -> 77.58 %, 0.6 -> 76.28 %
 #      valid frame accuracy; on our data the teacher is wrong where the
 #      labelled pool has the rare qualities, and selective KD does not
 #      switch it off often enough);
