@@ -28,7 +28,8 @@ $CMD --duration 6 --json >"$TMP/events.jsonl" 2>"$TMP/json.err" || bad "--json r
 # A machine too busy to keep up loses feature frames (the stream drops them
 # rather than block the audio thread) and says so at the end; that run's
 # chords then differ by right, so the comparison is skipped, saying why.
-json_lost=$(grep -o "[0-9]* feature frames lost" "$TMP/json.err")
+frames_lost() { grep -o "[0-9]* feature frames lost" "$@"; }
+json_lost=$(frames_lost "$TMP/json.err")
 labels=$(sed 's/.*"label":"\([^"]*\)".*/\1/' "$TMP/events.jsonl" | tr '\n' ' ')
 echo "# the --json run's chords: $labels"
 
@@ -59,7 +60,7 @@ for size in 80x24 200x50; do
   expect=$(echo "$labels" | tr ' ' '\n' | grep -v '^$' | tac | tr '\n' ' ')
   first=$(echo "$recent" | awk '{print $1" "$2" "$3}')
   lost=$json_lost
-  [ -z "$lost" ] && lost=$(grep -o "[0-9]* feature frames lost" "$TMP/after.txt")
+  [ -z "$lost" ] && lost=$(frames_lost "$TMP/after.txt")
   if [ -n "$lost" ]; then
     echo "# $size: recent changes not compared: $lost (the machine fell behind)"
   elif [ -n "$(echo "$first" | tr -d ' ')" ] && echo " $expect" | grep -qF " $first"; then
@@ -81,7 +82,7 @@ common=$n_lines
 a=$(echo "$line_chords" | cut -d' ' -f1-"$common")
 b=$(echo "$labels" | cut -d' ' -f1-"$common")
 lost=$json_lost
-[ -z "$lost" ] && lost=$(grep -o "[0-9]* feature frames lost" "$TMP/lines.txt")
+[ -z "$lost" ] && lost=$(frames_lost "$TMP/lines.txt")
 if [ -n "$lost" ]; then
   echo "# piped: chords not compared: $lost (the machine fell behind)"
 elif [ "$common" -ge 3 ] && [ "$a" = "$b" ] && [ $((n_lines - n_json)) -le 1 ] && [ $((n_json - n_lines)) -le 1 ] &&

@@ -1,8 +1,9 @@
 #!/bin/sh
 # train_cli.sh: the student's training runs on a tiny model and the demo song.
 #   1. stage1 runs, writes checkpoint, best, final, log.csv;
-#   2. a run killed with -9 after a checkpoint (stage 1, and stage 2 with selective KD) and resumed ends byte-equal to an
-#      uninterrupted run (final model, best model, log);
+#   2. a run killed with -9 after a checkpoint and resumed ends byte-equal to an
+#      uninterrupted run (final model, best model, log), in stage 1 and in
+#      stage 2 with selective KD;
 #   3. stage2 (selective KD) from stage 1's model and the supervised baseline run;
 #   4. the student transcribes a file (chordlet transcribe --model) and its model
 #      file names its data, stages and commit (chordlet info); export sets the
@@ -48,6 +49,11 @@ else
   cat "$TMP/err"
 fi
 
+same_run() { # same_run A B: equal final and best models, equal logs but for frames/s
+  cmp -s "$1/final.chordlet" "$2/final.chordlet" && cmp -s "$1/best.chordlet" "$2/best.chordlet" &&
+    [ "$(cut -d, -f1-8,10 "$1/log.csv")" = "$(cut -d, -f1-8,10 "$2/log.csv")" ]
+}
+
 # Killed (SIGKILL, as kill -9) right after step 6, between the checkpoints of
 # steps 4 and 8 (CHORDLET_TEST_KILL_AT_STEP makes the trainer kill itself
 # there, so the test is not a race), then resumed.
@@ -57,8 +63,7 @@ status=$?
   ok "killed at step 6: exit 137, a checkpoint, no final model" || bad "kill at step 6 (exit $status)"
 train stage1 "$TMP/b" --steps 24 --checkpoint-every 4 --valid-every 8 --resume 2>"$TMP/err" ||
   { bad "resume"; cat "$TMP/err"; }
-if cmp -s "$TMP/a/final.chordlet" "$TMP/b/final.chordlet" && cmp -s "$TMP/a/best.chordlet" "$TMP/b/best.chordlet" &&
-  [ "$(cut -d, -f1-8,10 "$TMP/a/log.csv")" = "$(cut -d, -f1-8,10 "$TMP/b/log.csv")" ]; then
+if same_run "$TMP/a" "$TMP/b"; then
   ok "killed and resumed: byte-equal to the uninterrupted run (models; the log but for frames/s)"
 else
   bad "resumed run differs"
@@ -78,9 +83,7 @@ CHORDLET_TEST_KILL_AT_STEP=6 train stage2 "$TMP/c3" $S2 2>/dev/null
 status=$?
 # shellcheck disable=SC2086
 train stage2 "$TMP/c3" $S2 --resume 2>"$TMP/err" || { bad "stage2 resume"; cat "$TMP/err"; }
-if [ $status -eq 137 ] && [ -s "$TMP/c2/final.chordlet" ] && cmp -s "$TMP/c2/final.chordlet" "$TMP/c3/final.chordlet" &&
-  cmp -s "$TMP/c2/best.chordlet" "$TMP/c3/best.chordlet" &&
-  [ "$(cut -d, -f1-8,10 "$TMP/c2/log.csv")" = "$(cut -d, -f1-8,10 "$TMP/c3/log.csv")" ]; then
+if [ $status -eq 137 ] && [ -s "$TMP/c2/final.chordlet" ] && same_run "$TMP/c2" "$TMP/c3"; then
   ok "stage2 killed at step 6 (exit 137) and resumed: byte-equal to the uninterrupted run"
 else
   bad "stage2 kill/resume (exit $status)"
