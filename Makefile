@@ -6,6 +6,8 @@
 #   make data         the training data (renders, pseudo-labels, features), resumable
 #   make bench        speed tables (teacher, front end) against in-process baselines
 #   make eval-teacher the teacher's accuracy on the test split (docs/RESULTS.md)
+#   make robustness   every model's accuracy on 30 test songs under detune, level,
+#                     reverb, band, noise and Vorbis (work/robustness/table.md)
 #   make install      into $(PREFIX) (default /usr/local)
 #
 # Variables: BUILD (output folder), SAN=1 (sanitizers), CC.
@@ -56,7 +58,7 @@ LIB_SO := $(BUILD)/libchordlet.so
 CMD    := $(BUILD)/chordlet
 TRAIN  := $(BUILD)/chordlet-train
 
-.PHONY: all tests test install clean eval-teacher bench data model baseline ablations plugin
+.PHONY: all tests test install clean eval-teacher robustness bench data model baseline ablations plugin
 all: $(LIB_A) $(LIB_SO) $(CMD) $(if $(TRAINER_SRC),$(TRAIN)) plugin
 tests: all $(TEST_BIN)
 
@@ -140,6 +142,14 @@ test:
 # songs with fluidsynth, transcribes and scores them. Long: tens of minutes.
 eval-teacher: all
 	sh scripts/eval-teacher.sh $(SHARED)
+
+# How much accuracy each model loses to real-world audio (scripts/robustness.sh,
+# issue 14): 30 test songs degraded under named conditions, transcribed by the
+# shipped students and the teacher, scored against their clean scores. About
+# 35 minutes on 2 cores; degraded audio and estimates are reused. ROBUSTNESS_MODELS,
+# ROBUSTNESS_CONDITIONS, ROBUSTNESS_SONGS, ROBUSTNESS_JOBS select (see the script).
+robustness: all
+	CHORDLET_SHARED="$(SHARED)" sh scripts/robustness.sh
 
 # The training data (scripts/make-data.sh): renders, pseudo-labels, feature
 # caches in work/data; resumable. About an hour on 2 cores for all pools.

@@ -65,6 +65,9 @@ static void usage(FILE *out) {
           "                     steadier and later; the header states the latency\n"
           "  --threshold X      keep showing the chord while a new one's confidence is below X\n"
           "                     (0..1, default 0)\n"
+          "  --tuning T         the reference pitch: auto (default: follow the music, the\n"
+          "                     estimate is in the header), an A4 in Hz (440, 442.5, 415)\n"
+          "                     or cents from A4 = 440 Hz (-30c); 400..480 Hz\n"
           "  --rate HZ          PortAudio: ask the device for this sample rate\n"
           "  --client-name N    JACK: the client's name (default chordlet)\n"
           "  --duration S       stop after S seconds of audio (default: at Ctrl-C)\n"
@@ -72,7 +75,8 @@ static void usage(FILE *out) {
           "                     Bbmaj7; the default), or as Harte labels, harte (C#:min7)\n"
           "  --json             one JSON object per chord change on stdout: {\"time\",\n"
           "                     \"decided\",\"chord\" (Harte),\"label\" (--spelling),\"index\",\"root\",\n"
-          "                     \"quality\",\"confidence\"}; the header goes to stderr\n"
+          "                     \"quality\",\"confidence\",\"tuning_hz\"}; the header goes to\n"
+          "                     stderr\n"
           "\n"
           "Exit status: 0 after Ctrl-C or --duration, 1 when the audio cannot be opened\n"
           "or is lost, 2 for bad usage.\n");
@@ -94,7 +98,7 @@ int cmd_live(int argc, char **argv) {
   const char *model_arg = "default";
   int list = 0, json = 0, channel = 0;
   chordlet_spelling spelling = CHORDLET_SPELLING_FRIENDLY;
-  double duration = 0, smoothing = 4, threshold = 0, rate = 0;
+  double duration = 0, smoothing = 4, threshold = 0, rate = 0, tuning_hz = 0;
   for (int i = 1; i < argc; i++) {
     const char *a = argv[i], *v = i + 1 < argc ? argv[i + 1] : NULL;
 #define NEED_VALUE()                                                             \
@@ -150,6 +154,13 @@ int cmd_live(int argc, char **argv) {
       NEED_VALUE();
       if (parse_number(v, 0, 25, &smoothing) || smoothing != floor(smoothing)) {
         fprintf(stderr, "chordlet live: --smoothing takes a whole number of hops 0..25, not '%s'\n", v);
+        return EXIT_USAGE;
+      }
+    } else if (strcmp(a, "--tuning") == 0) {
+      NEED_VALUE();
+      chordlet_error terr;
+      if (chordlet_tuning_parse(v, &tuning_hz, &terr)) {
+        fprintf(stderr, "chordlet live: --tuning: %s\n", terr.message);
         return EXIT_USAGE;
       }
     } else if (strcmp(a, "--threshold") == 0) {
@@ -221,6 +232,7 @@ int cmd_live(int argc, char **argv) {
   chordlet_stream_options_default(&options);
   options.smoothing_frames = (int)smoothing;
   options.min_confidence = (float)threshold;
+  options.tuning_hz = tuning_hz;
   if (channel > info.channels) {
     fprintf(stderr, "chordlet live: --channel %d, but %s has %d input channel%s\n", channel, info.device,
             info.channels, info.channels == 1 ? "" : "s");
@@ -261,6 +273,9 @@ int cmd_live(int argc, char **argv) {
     int ran = chordlet_stream_work(stream);
     chordlet_event e;
     while (chordlet_stream_next_event(stream, &e)) live_view_event(&view, &e);
+    int automatic;
+    const double a4 = chordlet_stream_tuning(stream, &automatic);
+    live_view_tuning(&view, a4, automatic);
     live_view_tick(&view, (double)atomic_load(&ctx.frames_in) / info.sample_rate);
     if (stop_requested) break;
     if (stop_at && atomic_load(&ctx.frames_in) >= stop_at && chordlet_stream_pending(stream) == 0) break;

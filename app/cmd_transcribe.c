@@ -21,6 +21,7 @@
 #include "model_paths.h"
 #include "plot.h"
 #include "recognizer.h"
+#include "tuning.h"
 #include "vocab.h"
 
 static void usage(FILE *out) {
@@ -41,6 +42,9 @@ static void usage(FILE *out) {
           "                       argmax (the most probable chord of every frame)\n"
           "  --switch-penalty X   the Viterbi decoder's cost of a chord change (natural\n"
           "                       log; default: the model's)\n"
+          "  --tuning T           the music's reference pitch: auto (default: estimated\n"
+          "                       from each file), an A4 in Hz (440, 442.5, 415) or cents\n"
+          "                       from A4 = 440 Hz (-30c); 400..480 Hz\n"
           "  --plot WHAT          also draw the chord timeline over the constant-Q features\n"
           "                       the model heard: FILE.png or FILE.svg for one input, or\n"
           "                       png / svg for a picture next to each output\n"
@@ -182,7 +186,11 @@ static chordlet_status write_json(const char *path, const char *input, const rec
   json_string(&w, "file", input);
   json_string(&w, "model", recognizer_name(r));
   json_number(&w, "frame_seconds", recognizer_frame_seconds(r));
-  json_number(&w, "tuning", t->tuning);
+  json_object_open(&w, "tuning");
+  json_number(&w, "a4_hz", tuning_cents_to_hz(t->tuning_cents));
+  json_number(&w, "cents", t->tuning_cents);
+  json_bool(&w, "estimated", t->tuning_estimated);
+  json_object_close(&w);
   json_array_open(&w, "segments");
   for (size_t i = 0; i < t->segments.n_segments; i++) {
     const lab_segment *s = &t->segments.segments[i];
@@ -213,7 +221,7 @@ static double now_seconds(void) {
 
 int cmd_transcribe(int argc, char **argv) {
   const char *out_dir = NULL, *model_name = NULL, *format = "lab";
-  recognizer_options options = {RECOGNIZER_VITERBI, NULL, NULL, 0, 0};
+  recognizer_options options = {RECOGNIZER_VITERBI, NULL, NULL, 0, 0, 0};
   const char *plot = NULL;
   chordlet_spelling spelling = CHORDLET_SPELLING_FRIENDLY;
   bool quiet = false, skip_existing = false;
@@ -247,6 +255,13 @@ int cmd_transcribe(int argc, char **argv) {
       options.switch_penalty = strtod(argv[++i], &end);
       if (!end || *end || !(options.switch_penalty > 0 && options.switch_penalty < 1e6)) {
         fprintf(stderr, "chordlet transcribe: --switch-penalty wants a number above 0, not '%s'\n", argv[i]);
+        free(args);
+        return EXIT_USAGE;
+      }
+    } else if (strcmp(a, "--tuning") == 0 && has_value) {
+      chordlet_error terr;
+      if (chordlet_tuning_parse(argv[++i], &options.tuning_hz, &terr)) {
+        fprintf(stderr, "chordlet transcribe: --tuning: %s\n", terr.message);
         free(args);
         return EXIT_USAGE;
       }

@@ -69,4 +69,9 @@ void json_int(json_writer *w, const char *key, long long value) {
   fprintf(w->out, "%lld", value);
 }
 
+void json_bool(json_writer *w, const char *key, int value) {
+  member(w, key);
+  fputs(value ? "true" : "false", w->out);
+}
+
 void json_end(json_writer *w) { fputc('\n', w->out); }

@@ -21,6 +21,7 @@ void json_number(json_writer *w, const char *key, double value); /* NaN/inf beco
 /* With `digits` significant digits (%.*g): 0.78, not 0.78000000000000003. */
 void json_number_digits(json_writer *w, const char *key, double value, int digits);
 void json_int(json_writer *w, const char *key, long long value);
+void json_bool(json_writer *w, const char *key, int value);
 void json_end(json_writer *w); /* final newline */
 
 #endif

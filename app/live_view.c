@@ -153,6 +153,30 @@ static void draw(live_view *v) {
   v->last_draw = wall_seconds();
 }
 
+/* The header's second line: latency and the reference pitch in use. */
+static void write_subtitle(live_view *v) {
+  char tuning[96] = "";
+  if (v->tuning_hz > 0)
+    snprintf(tuning, sizeof tuning, "; A4 = %.1f Hz (%+.0f cents, %s)", v->tuning_hz,
+             1200.0 * log2(v->tuning_hz / 440.0), v->tuning_auto ? "following the music" : "fixed");
+  snprintf(v->subtitle, sizeof v->subtitle,
+           "latency %.0f ms (chord changes show this long after they sound; %.0f ms hops)%s; Ctrl-C stops",
+           1e3 * v->latency, v->hop_ms, tuning);
+}
+
+void live_view_tuning(live_view *v, double a4_hz, int automatic) {
+  /* Changes under 1 cent are not news. */
+  if (v->tuning_hz > 0 && fabs(1200.0 * log2(a4_hz / v->tuning_hz)) < 1.0 && automatic == v->tuning_auto) return;
+  const int first = v->tuning_hz == 0;
+  v->tuning_hz = a4_hz;
+  v->tuning_auto = automatic;
+  write_subtitle(v);
+  if (v->mode == LIVE_VIEW_LINES && !first) {
+    fprintf(v->out, "tuning: A4 = %.1f Hz (%+.0f cents)\n", a4_hz, 1200.0 * log2(a4_hz / 440.0));
+    fflush(v->out);
+  }
+}
+
 /* ------------------------------------------------------------- modes */
 
 void live_view_header(live_view *v, const char *model, const char *device, double rate, int channel,
@@ -160,9 +184,9 @@ void live_view_header(live_view *v, const char *model, const char *device, doubl
   v->latency = latency_ms / 1e3;
   snprintf(v->title, sizeof v->title, "chordlet live: model %s; %s; %.0f Hz; %s", model, device, rate,
            channel > 0 ? (channel == 1 ? "channel 1" : "channel 2") : "the mix of the inputs");
-  snprintf(v->subtitle, sizeof v->subtitle,
-           "latency %.0f ms (chord changes show this long after they sound; %.0f ms hops); Ctrl-C stops", latency_ms,
-           hop_ms);
+  v->hop_ms = hop_ms;
+  v->tuning_hz = 0; /* not known yet: live_view_tuning fills it in */
+  write_subtitle(v);
   if (v->mode == LIVE_VIEW_TERMINAL) {
     fputs("\033[?1049h\033[2J", v->out); /* the alternate screen: the shell's screen comes back at the end */
     draw(v);
@@ -191,6 +215,7 @@ void live_view_event(live_view *v, const chordlet_event *e) {
     json_int(&w, "root", e->root);
     json_int(&w, "quality", e->quality);
     json_number_digits(&w, "confidence", e->confidence, 4);
+    json_number_digits(&w, "tuning_hz", e->tuning_hz, 6);
     json_object_close(&w);
     json_end(&w);
     fflush(v->out);

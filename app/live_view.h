@@ -31,6 +31,9 @@ typedef struct live_view {
   char title[512], subtitle[256];
   double audio_seconds; /* audio heard so far: the timeline's "now" */
   double latency;
+  double hop_ms;
+  double tuning_hz;     /* the A4 shown in the header; 0 before the first */
+  int tuning_auto;
   double last_draw;     /* wall clock of the last full redraw */
 } live_view;
 
@@ -38,6 +41,9 @@ void live_view_init(live_view *v, live_view_mode mode, chordlet_spelling spellin
 void live_view_header(live_view *v, const char *model, const char *device, double rate, int channel,
                       double latency_ms, double hop_ms);
 void live_view_event(live_view *v, const chordlet_event *e);
+/* The reference pitch in use (chordlet_stream_tuning): in the header; piped,
+ * a line when it moves by a cent or more. */
+void live_view_tuning(live_view *v, double a4_hz, int automatic);
 /* Time passes (audio_seconds heard): the terminal view scrolls its timeline. */
 void live_view_tick(live_view *v, double audio_seconds);
 void live_view_end(live_view *v, double seconds, unsigned long long frames_dropped);

@@ -218,13 +218,27 @@ chordlet_status cqt_params_read(const model_file *m, cqt_params *p, chordlet_err
 
 /* ------------------------------------------------------------------ plans */
 
+/* One tuning's kernels (cqt.h): where each bin's coefficients start in the
+ * spectrum, how many there are, and the coefficients, in slots of the plan's
+ * per-bin capacity (bin_offset, bin_cap), so every set of a plan has the same
+ * shape and any tuning in the plan's range can be built into it in place. */
+struct cqt_kernels {
+  double cents;
+  int *k0;      /* (n_bins) first spectrum index of each bin's kernel */
+  int *nk;      /* (n_bins) its number of coefficients, <= the plan's bin_cap */
+  cqt_v4 *coef; /* (kernel_capacity) [p, q, r, t]: C = sum p Re X + q Im X + i (r Re X + t Im X) */
+  double *a, *b; /* (max_fft / 2 + 1) scratch of cqt_kernels_build: no allocation there */
+  void *block;   /* one allocation for all of the above but coef */
+};
+
 struct cqt_plan {
   cqt_layout layout;
   float *decim;       /* (CQT_DECIM_TAPS_PADDED) the full symmetric FIR, last tap 0 */
-  int *bin_k0;        /* (n_bins) first spectrum index of each bin's kernel */
-  int *bin_nk;        /* (n_bins) its number of coefficients */
-  size_t *bin_offset; /* (n_bins) where they start in coef */
-  cqt_v4 *coef;       /* (kernel_entries) [p, q, r, t]: C = sum p Re X + q Im X + i (r Re X + t Im X) */
+  int *bin_cap;       /* (n_bins) room for each bin's coefficients in every kernel set */
+  size_t *bin_offset; /* (n_bins) where they start in a set's coef */
+  size_t kernel_capacity;
+  int max_fft;
+  cqt_kernels *base;  /* the kernels at layout.tuning_cents (what cqt_plan_bins uses without a set) */
   float *twiddle[CQT_MAX_GROUPS]; /* (n_parts, n_spectrum, 2): exp(-2 pi i p k / n_fft), groups with n_parts >
                                      1 */
   fftwf_plan fft[CQT_MAX_GROUPS]; /* real FFT of n_fft / n_parts */
@@ -275,104 +289,180 @@ static double combine_cost(int parts, int entries) { return 2.0 * parts * entrie
 #define PIECE_MAX_NS 3000.0 /* FFTs costlier than this are split into parts */
 #define UNITS_PER_HOP 12    /* the work of a hop is cut into about this many units */
 
-/* Whether a group's kernels, wherever build_kernels may put them, stay in
- * k <= n_fft / (2 parts): the part of the spectrum the parts' FFTs give. */
-static bool parts_fit(const cqt_params *p, int first, int n, int n_fft, int parts, double r0) {
+/* Bin b's centre frequency at a tuning (cents from A4 = 440 Hz). Its window
+ * stays that of the untuned bin (cqt.h, "tuning"). */
+static double tuned_frequency(const cqt_params *p, int bin, double cents) {
+  return cqt_bin_frequency(p, bin) * pow(2.0, cents / 1200.0);
+}
+
+/* Whether a group's kernels, wherever kernel_range may put them at any
+ * tuning up to max_cents, stay in k <= n_fft / (2 parts): the part of the
+ * spectrum the parts' FFTs give. */
+static bool parts_fit(const cqt_params *p, int first, int n, int n_fft, int parts, double r0, double max_cents) {
   for (int bin = first; bin < first + n; bin++) {
-    double f = cqt_bin_frequency(p, bin), T = cqt_bin_window_seconds(p, bin);
+    double f = tuned_frequency(p, bin, max_cents), T = cqt_bin_window_seconds(p, bin);
     long long reach = (long long)ceil(f * n_fft / r0) + (long long)ceil(120.0 * n_fft / (T * r0)) + 2;
     if (reach > n_fft / (2 * parts)) return false;
   }
   return true;
 }
 
-/* Builds every bin's kernel in its group's frame (the layout's groups are set). */
-static chordlet_status build_kernels(cqt_plan *pl, chordlet_error *err) {
-  cqt_layout *L = &pl->layout;
+/* The search range of kernel_range: half its width in FFT bins. */
+static int kernel_span(const cqt_layout *L, const cqt_group *G, int bin) {
+  const double M = cqt_bin_window_seconds(&L->params, bin) * L->inner_rate;
+  return (int)ceil(120.0 * G->n_fft / M) + 2;
+}
+
+/* Bin b's kernel at a tuning, in its group's frame: the half-spectrum
+ * values a[k], b[k] of its atom over the search range, and the contiguous
+ * range [*k0, *k1] of coefficients above CQT_KERNEL_THRESHOLD of the largest.
+ * a and b hold max_fft / 2 + 1 doubles. No allocation. */
+static void kernel_range(const cqt_plan *pl, const cqt_group *G, int bin, double cents, double *a, double *b,
+                         int *k0_out, int *k1_out) {
+  const cqt_layout *L = &pl->layout;
   const cqt_params *p = &L->params;
   const double r0 = L->inner_rate;
-  /* Pass 1: each bin's range (k0, nk); pass 2: the coefficients. The
-   * half-spectrum values A_k, B_k of a bin are recomputed in pass 2. */
-  int max_fft = 0;
-  for (int g = 0; g < L->n_groups; g++)
-    if (L->groups[g].n_fft > max_fft) max_fft = L->groups[g].n_fft;
-  double *a = malloc(sizeof *a * (size_t)(max_fft / 2 + 1)); /* (n_fft/2+1) */
-  double *b = malloc(sizeof *b * (size_t)(max_fft / 2 + 1)); /* (n_fft/2+1) */
-  if (!a || !b) {
-    free(a);
-    free(b);
-    return chordlet_fail(err, CHORDLET_ERR_NO_MEMORY, "out of memory (kernels)");
+  const int N = G->n_fft, half = N / 2;
+  const double f = tuned_frequency(p, bin, cents), T = cqt_bin_window_seconds(p, bin);
+  const double M = T * r0, omega = 2.0 * PI * f / r0;
+  const int J = half_taps(T, r0);
+  const double kb = f * N / r0;
+  /* Coefficients of the Hann spectrum fall below 1e-6 of the peak within
+   * about 70 window-bins (1 / T); search 120 of them, in FFT bins. */
+  const int span = kernel_span(L, G, bin);
+  int lo = (int)floor(kb) - span, hi = (int)ceil(kb) + span;
+  if (lo < 0) lo = 0;
+  if (hi > half) hi = half;
+  double peak = 0.0;
+  for (int k = lo; k <= hi; k++) {
+    double phi = 2.0 * PI * k / N;
+    a[k] = hann_sum(phi - omega, J, M);
+    b[k] = hann_sum(phi + omega, J, M);
+    double m = fabs(a[k]) + fabs(b[k]);
+    if (m > peak) peak = m;
   }
+  int k0 = hi, k1 = lo;
+  for (int k = lo; k <= hi; k++)
+    if (fabs(a[k]) + fabs(b[k]) >= CQT_KERNEL_THRESHOLD * peak) {
+      if (k < k0) k0 = k;
+      k1 = k;
+    }
+  *k0_out = k0;
+  *k1_out = k1;
+}
+
+/* Per-bin room and each group's spectrum length. A plan of one tuning gets
+ * exactly what its kernels need. A plan with a range gets bounds that hold
+ * for every tuning in it: the whole search range of kernel_range (2 span + 2
+ * coefficients, about twice what the threshold keeps) and the search range's
+ * top at the highest tuning, so that no tuning's kernel is ever cut and a
+ * set built for c equals the kernels of a plan made at c, bit for bit. */
+static void size_kernels(cqt_plan *pl, double *a, double *b) {
+  cqt_layout *L = &pl->layout;
+  const bool single = L->tuning_min_cents == L->tuning_max_cents;
   size_t total = 0;
-  for (int pass = 0; pass < 2; pass++) {
-    if (pass == 1) {
-      pl->coef = aligned_alloc(16, sizeof(cqt_v4) * (total ? total : 1));
-      if (!pl->coef) {
-        free(a);
-        free(b);
-        return chordlet_fail(err, CHORDLET_ERR_NO_MEMORY, "out of memory (kernels)");
+  for (int g = 0; g < L->n_groups; g++) {
+    cqt_group *G = &L->groups[g];
+    const int half = G->n_fft / 2;
+    int top = 0;
+    for (int bin = G->first_bin; bin < G->first_bin + G->n_bins; bin++) {
+      int cap, reach;
+      if (single) {
+        int k0, k1;
+        kernel_range(pl, G, bin, L->tuning_cents, a, b, &k0, &k1);
+        cap = k1 - k0 + 1;
+        reach = k1 + 1;
+      } else {
+        const int span = kernel_span(L, G, bin);
+        const double kb = tuned_frequency(&L->params, bin, L->tuning_max_cents) * G->n_fft / L->inner_rate;
+        cap = 2 * span + 2;
+        reach = (int)ceil(kb) + span + 1;
+        if (reach > half + 1) reach = half + 1;
       }
-      L->kernel_entries = total;
-      total = 0;
+      if (reach > top) top = reach;
+      pl->bin_cap[bin] = cap;
+      pl->bin_offset[bin] = total;
+      total += (size_t)cap;
     }
-    for (int g = 0; g < L->n_groups; g++) {
-      const cqt_group *G = &L->groups[g];
-      const int N = G->n_fft, half = N / 2;
-      const int centre = N - 1 - G->frame_end; /* frame index of the window centres */
-      for (int bin = G->first_bin; bin < G->first_bin + G->n_bins; bin++) {
-        const double f = cqt_bin_frequency(p, bin), T = cqt_bin_window_seconds(p, bin);
-        const double M = T * r0, omega = 2.0 * PI * f / r0;
-        const int J = half_taps(T, r0);
-        const double kb = f * N / r0;
-        /* Coefficients of the Hann spectrum fall below 1e-6 of the peak within
-         * about 70 window-bins (1 / T); search 120 of them, in FFT bins. */
-        int span = (int)ceil(120.0 * N / M) + 2;
-        int lo = (int)floor(kb) - span, hi = (int)ceil(kb) + span;
-        if (lo < 0) lo = 0;
-        if (hi > half) hi = half;
-        double peak = 0.0;
-        for (int k = lo; k <= hi; k++) {
-          double phi = 2.0 * PI * k / N;
-          a[k] = hann_sum(phi - omega, J, M);
-          b[k] = hann_sum(phi + omega, J, M);
-          double m = fabs(a[k]) + fabs(b[k]);
-          if (m > peak) peak = m;
-        }
-        int k0 = hi, k1 = lo;
-        for (int k = lo; k <= hi; k++)
-          if (fabs(a[k]) + fabs(b[k]) >= CQT_KERNEL_THRESHOLD * peak) {
-            if (k < k0) k0 = k;
-            k1 = k;
-          }
-        const int nk = k1 - k0 + 1;
-        if (pass == 0) {
-          pl->bin_k0[bin] = k0;
-          pl->bin_nk[bin] = nk;
-          pl->bin_offset[bin] = total;
-        } else {
-          /* S = sum of the window taps; the atom is (2 / S) w(k) exp(-i omega k). */
-          const double S = hann_sum(0.0, J, M), scale = 2.0 / S;
-          cqt_v4 *c = pl->coef + pl->bin_offset[bin];
-          for (int k = k0; k <= k1; k++) {
-            /* The atom sits at frame index centre + j: its spectrum carries
-             * exp(-i phi centre), phi = 2 pi k / N (reduced exactly). */
-            double ph = 2.0 * PI * (double)(((int64_t)k * centre) % N) / N;
-            double cr = cos(ph), si = sin(ph);
-            double w = (k == 0 || (k == half && N % 2 == 0)) ? 1.0 / N : 2.0 / N;
-            double s = 0.5 * (a[k] + b[k]), d = 0.5 * (a[k] - b[k]);
-            /* U = s e^{-i ph}, V = i d e^{-i ph}; C = sum w (Re U* X + i Re V* X). */
-            c[k - k0] = (cqt_v4){(float)(scale * w * s * cr), (float)(-scale * w * s * si),
-                                 (float)(scale * w * d * si), (float)(scale * w * d * cr)};
-          }
-        }
-        total += (size_t)nk;
+    G->n_spectrum = top;
+  }
+  pl->kernel_capacity = total;
+  L->kernel_entries = total;
+}
+
+CHORDLET_RT chordlet_status cqt_kernels_build(const cqt_plan *pl, cqt_kernels *set, double cents) {
+  const cqt_layout *L = &pl->layout;
+  if (!(cents >= L->tuning_min_cents - 1e-9 && cents <= L->tuning_max_cents + 1e-9)) return CHORDLET_ERR_RANGE;
+  const double r0 = L->inner_rate;
+  double *a = set->a, *b = set->b;
+  for (int g = 0; g < L->n_groups; g++) {
+    const cqt_group *G = &L->groups[g];
+    const int N = G->n_fft, half = N / 2;
+    const int centre = N - 1 - G->frame_end; /* frame index of the window centres */
+    for (int bin = G->first_bin; bin < G->first_bin + G->n_bins; bin++) {
+      int k0, k1;
+      kernel_range(pl, G, bin, cents, a, b, &k0, &k1);
+      /* size_kernels made room for every tuning of the range; a plan of
+       * one tuning is only ever built at that tuning. */
+      if (k1 > G->n_spectrum - 1) k1 = G->n_spectrum - 1;
+      if (k1 - k0 + 1 > pl->bin_cap[bin]) k1 = k0 + pl->bin_cap[bin] - 1;
+      set->k0[bin] = k0;
+      set->nk[bin] = k1 - k0 + 1;
+      const double T = cqt_bin_window_seconds(&L->params, bin), M = T * r0;
+      const int J = half_taps(T, r0);
+      /* S = sum of the window taps; the atom is (2 / S) w(k) exp(-i omega k). */
+      const double S = hann_sum(0.0, J, M), scale = 2.0 / S;
+      cqt_v4 *c = set->coef + pl->bin_offset[bin];
+      for (int k = k0; k <= k1; k++) {
+        /* The atom sits at frame index centre + j: its spectrum carries
+         * exp(-i phi centre), phi = 2 pi k / N (reduced exactly). */
+        double ph = 2.0 * PI * (double)(((int64_t)k * centre) % N) / N;
+        double cr = cos(ph), si = sin(ph);
+        double w = (k == 0 || (k == half && N % 2 == 0)) ? 1.0 / N : 2.0 / N;
+        double s = 0.5 * (a[k] + b[k]), d = 0.5 * (a[k] - b[k]);
+        /* U = s e^{-i ph}, V = i d e^{-i ph}; C = sum w (Re U* X + i Re V* X). */
+        c[k - k0] = (cqt_v4){(float)(scale * w * s * cr), (float)(-scale * w * s * si),
+                             (float)(scale * w * d * si), (float)(scale * w * d * cr)};
       }
     }
   }
-  free(a);
-  free(b);
+  set->cents = cents;
   return CHORDLET_OK;
 }
+
+chordlet_status cqt_kernels_create(const cqt_plan *pl, cqt_kernels **out, chordlet_error *err) {
+  if (!out) return chordlet_fail(err, CHORDLET_ERR_INVALID_ARGUMENT, "no place for the kernels");
+  *out = NULL;
+  const size_t K = (size_t)pl->layout.params.n_bins, scratch = (size_t)(pl->max_fft / 2 + 1);
+  cqt_kernels *set = calloc(1, sizeof *set);
+  if (!set) return chordlet_fail(err, CHORDLET_ERR_NO_MEMORY, "out of memory (kernels)");
+  set->block = calloc(2 * K * sizeof(int) + 2 * scratch * sizeof(double) + sizeof(double), 1);
+  set->coef = aligned_alloc(16, sizeof(cqt_v4) * (pl->kernel_capacity ? pl->kernel_capacity : 1));
+  if (!set->block || !set->coef) {
+    cqt_kernels_free(set);
+    return chordlet_fail(err, CHORDLET_ERR_NO_MEMORY, "out of memory (kernels)");
+  }
+  /* Doubles first (alignment), then the two int arrays. */
+  set->a = set->block;
+  set->b = set->a + scratch;
+  set->k0 = (int *)(set->b + scratch);
+  set->nk = set->k0 + K;
+  memset(set->coef, 0, sizeof(cqt_v4) * pl->kernel_capacity);
+  cqt_kernels_build(pl, set, pl->layout.tuning_cents);
+  *out = set;
+  return CHORDLET_OK;
+}
+
+void cqt_kernels_free(cqt_kernels *set) {
+  if (!set) return;
+  free(set->coef);
+  free(set->block);
+  free(set);
+}
+
+CHORDLET_RT double cqt_kernels_cents(const cqt_kernels *set) { return set->cents; }
+
+const cqt_kernels *cqt_plan_kernels(const cqt_plan *pl) { return pl->base; }
 
 /* Cuts a hop's work into units and gives each a phase in the hop. The
  * pieces of a group, in order: its parts' FFTs, then its bins (the first bin
@@ -389,8 +479,8 @@ static bool schedule_units(cqt_plan *pl) {
     total += G->n_parts * part + (G->n_parts > 1 ? combine_cost(G->n_parts, G->n_spectrum) : 0.0);
     biggest = fmax(biggest, part);
     for (int bin = G->first_bin; bin < G->first_bin + G->n_bins; bin++) {
-      total += bin_cost(pl->bin_nk[bin]);
-      biggest = fmax(biggest, bin_cost(pl->bin_nk[bin]));
+      total += bin_cost(pl->base->nk[bin]);
+      biggest = fmax(biggest, bin_cost(pl->base->nk[bin]));
     }
   }
   const double target = fmax(total / UNITS_PER_HOP, biggest);
@@ -420,8 +510,8 @@ static bool schedule_units(cqt_plan *pl) {
             combined = true;
           }
         }
-        while (combined && bin < end && (cost == 0.0 || cost + bin_cost(pl->bin_nk[bin]) <= target)) {
-          cost += bin_cost(pl->bin_nk[bin]);
+        while (combined && bin < end && (cost == 0.0 || cost + bin_cost(pl->base->nk[bin]) <= target)) {
+          cost += bin_cost(pl->base->nk[bin]);
           u.n_bins++;
           bin++;
         }
@@ -475,6 +565,11 @@ static bool schedule_units(cqt_plan *pl) {
 
 chordlet_status cqt_plan_create(const cqt_params *p, double sample_rate, cqt_plan **out,
                                 chordlet_error *err) {
+  return cqt_plan_create_tuned(p, sample_rate, 0.0, 0.0, 0.0, out, err);
+}
+
+chordlet_status cqt_plan_create_tuned(const cqt_params *p, double sample_rate, double cents, double min_cents,
+                                      double max_cents, cqt_plan **out, chordlet_error *err) {
   if (!out) return chordlet_fail(err, CHORDLET_ERR_INVALID_ARGUMENT, "no place for the plan");
   *out = NULL;
   chordlet_status st = cqt_params_check(p, err);
@@ -482,11 +577,19 @@ chordlet_status cqt_plan_create(const cqt_params *p, double sample_rate, cqt_pla
   if (!(sample_rate >= CQT_RATE_MIN && sample_rate <= CQT_RATE_MAX))
     return chordlet_fail(err, CHORDLET_ERR_RANGE, "sample rate %g Hz: must be between %g and %g Hz",
                          sample_rate, CQT_RATE_MIN, CQT_RATE_MAX);
+  if (!(min_cents >= -CQT_TUNING_LIMIT_CENTS && max_cents <= CQT_TUNING_LIMIT_CENTS && min_cents <= cents &&
+        cents <= max_cents))
+    return chordlet_fail(err, CHORDLET_ERR_RANGE,
+                         "tuning %g cents in [%g, %g]: the range must hold it and lie within +-%g cents", cents,
+                         min_cents, max_cents, CQT_TUNING_LIMIT_CENTS);
   cqt_plan *pl = calloc(1, sizeof *pl);
   if (!pl) return chordlet_fail(err, CHORDLET_ERR_NO_MEMORY, "out of memory");
   cqt_layout *L = &pl->layout;
   L->params = *p;
   L->sample_rate = sample_rate;
+  L->tuning_cents = cents;
+  L->tuning_min_cents = min_cents;
+  L->tuning_max_cents = max_cents;
   int m = 0;
   while (sample_rate / (double)(1 << (m + 1)) >= CQT_INNER_RATE_MIN) m++;
   const long long f = 1LL << m;
@@ -506,11 +609,12 @@ chordlet_status cqt_plan_create(const cqt_params *p, double sample_rate, cqt_pla
   L->delay_samples = (size_t)nearbyint(delay);
   L->hop_inner = L->hop_samples / (size_t)f;
   L->lookahead_samples = (size_t)(CQT_DECIM_HALF * (f - 1));
-  if (top_reach_hz(p) > 0.45 * L->inner_rate) {
+  const double top_reach = top_reach_hz(p) * pow(2.0, (max_cents > 0 ? max_cents : 0) / 1200.0);
+  if (top_reach > 0.45 * L->inner_rate) {
     st = chordlet_fail(err, CHORDLET_ERR_RANGE,
                        "sample rate %g Hz is too low for a top bin at %.1f Hz (its main lobe "
                        "reaches %.1f Hz)",
-                       sample_rate, cqt_bin_frequency(p, p->n_bins - 1), top_reach_hz(p));
+                       sample_rate, tuned_frequency(p, p->n_bins - 1, max_cents), top_reach);
     goto fail;
   }
 
@@ -548,7 +652,7 @@ chordlet_status cqt_plan_create(const cqt_params *p, double sample_rate, cqt_pla
     const int need = 2 * G->frame_end + 1;
     for (int parts = 2; parts <= 8 && fft_cost(G->n_fft / G->n_parts) > PIECE_MAX_NS; parts *= 2) {
       int M = good_fft_size((need + parts - 1) / parts);
-      if (!parts_fit(p, G->first_bin, G->n_bins, parts * M, parts, r0)) break;
+      if (!parts_fit(p, G->first_bin, G->n_bins, parts * M, parts, r0, L->tuning_max_cents)) break;
       G->n_parts = parts;
       G->n_fft = parts * M;
     }
@@ -571,24 +675,27 @@ chordlet_status cqt_plan_create(const cqt_params *p, double sample_rate, cqt_pla
     G->ready_phase = (int)ready;
   }
 
-  pl->bin_k0 = malloc(sizeof *pl->bin_k0 * (size_t)K);
-  pl->bin_nk = malloc(sizeof *pl->bin_nk * (size_t)K);
+  pl->bin_cap = malloc(sizeof *pl->bin_cap * (size_t)K);
   pl->bin_offset = malloc(sizeof *pl->bin_offset * (size_t)K);
   pl->decim = aligned_alloc(16, sizeof(float) * CQT_DECIM_TAPS_PADDED);
-  if (!pl->bin_k0 || !pl->bin_nk || !pl->bin_offset || !pl->decim) {
+  pl->max_fft = 0;
+  for (int g = 0; g < ng; g++)
+    if (L->groups[g].n_fft > pl->max_fft) pl->max_fft = L->groups[g].n_fft;
+  double *scratch = malloc(sizeof(double) * 2 * (size_t)(pl->max_fft / 2 + 1));
+  if (!pl->bin_cap || !pl->bin_offset || !pl->decim || !scratch) {
+    free(scratch);
     st = chordlet_fail(err, CHORDLET_ERR_NO_MEMORY, "out of memory");
     goto fail;
   }
   for (int n = -CQT_DECIM_HALF; n <= CQT_DECIM_HALF; n++)
     pl->decim[CQT_DECIM_HALF + n] = DECIM_TAPS[n < 0 ? -n : n];
   pl->decim[CQT_DECIM_TAPS] = 0.0f;
-  if ((st = build_kernels(pl, err))) goto fail;
+  size_kernels(pl, scratch, scratch + pl->max_fft / 2 + 1);
+  free(scratch);
+  if ((st = cqt_kernels_create(pl, &pl->base, err))) goto fail;
   for (int g = 0; g < ng; g++) {
     cqt_group *G = &L->groups[g];
-    int top = 0;
-    for (int bin = G->first_bin; bin < G->first_bin + G->n_bins; bin++)
-      if (pl->bin_k0[bin] + pl->bin_nk[bin] > top) top = pl->bin_k0[bin] + pl->bin_nk[bin];
-    G->n_spectrum = top;
+    const int top = G->n_spectrum;
     if (G->n_parts == 1) continue;
     pl->twiddle[g] = malloc(sizeof(float) * 2 * (size_t)(G->n_parts * top));
     if (!pl->twiddle[g]) {
@@ -660,10 +767,9 @@ void cqt_plan_free(cqt_plan *pl) {
     free(pl->twiddle[g]);
   }
   free(pl->decim);
-  free(pl->bin_k0);
-  free(pl->bin_nk);
+  free(pl->bin_cap);
   free(pl->bin_offset);
-  free(pl->coef);
+  cqt_kernels_free(pl->base);
   free(pl);
 }
 
@@ -700,13 +806,14 @@ CHORDLET_RT void cqt_plan_combine(const cqt_plan *pl, int group, const float *co
   }
 }
 
-CHORDLET_RT void cqt_plan_bins(const cqt_plan *pl, int group, int first_bin, int n_bins,
+CHORDLET_RT void cqt_plan_bins(const cqt_plan *pl, const cqt_kernels *set, int group, int first_bin, int n_bins,
                                const float *spectrum, float *mag) {
   (void)group;
+  if (!set) set = pl->base;
   for (int i = 0; i < n_bins; i++) {
-    const int bin = first_bin + i, nk = pl->bin_nk[bin];
-    const cqt_v4 *c = pl->coef + pl->bin_offset[bin];
-    const float *x = spectrum + 2 * (size_t)pl->bin_k0[bin];
+    const int bin = first_bin + i, nk = set->nk[bin];
+    const cqt_v4 *c = set->coef + pl->bin_offset[bin];
+    const float *x = spectrum + 2 * (size_t)set->k0[bin];
     cqt_v4 acc0 = {0, 0, 0, 0}, acc1 = {0, 0, 0, 0};
     int k = 0;
     for (; k + 1 < nk; k += 2) {
@@ -751,13 +858,18 @@ CHORDLET_RT float cqt_decimate(const cqt_plan *pl, const float *x) {
 
 chordlet_status cqt_reference_frame(const cqt_params *p, double sample_rate, const float *x, size_t n,
                                     long long centre, double *mag, chordlet_error *err) {
+  return cqt_reference_frame_tuned(p, 0.0, sample_rate, x, n, centre, mag, err);
+}
+
+chordlet_status cqt_reference_frame_tuned(const cqt_params *p, double cents, double sample_rate, const float *x,
+                                          size_t n, long long centre, double *mag, chordlet_error *err) {
   chordlet_status st = cqt_params_check(p, err);
   if (st) return st;
   if (!(sample_rate >= CQT_RATE_MIN && sample_rate <= CQT_RATE_MAX))
     return chordlet_fail(err, CHORDLET_ERR_RANGE, "sample rate %g Hz: must be between %g and %g Hz",
                          sample_rate, CQT_RATE_MIN, CQT_RATE_MAX);
   for (int bin = 0; bin < p->n_bins; bin++) {
-    const double f = cqt_bin_frequency(p, bin), T = cqt_bin_window_seconds(p, bin);
+    const double f = tuned_frequency(p, bin, cents), T = cqt_bin_window_seconds(p, bin);
     const double M = T * sample_rate, omega = 2.0 * PI * f / sample_rate, wstep = 2.0 * PI / M;
     const int J = half_taps(T, sample_rate);
     /* exp(-i omega k) and cos(2 pi k / M) by rotation, restarted from exact

@@ -125,6 +125,26 @@
  *    whose frame ends last, share the end of the hop, from the moment the
  *    decimators have produced its last sample.
  *
+ *
+ * ------------------------------------------------------------------ tuning
+ *
+ * Music is rarely at exactly A4 = 440 Hz. A plan can be built at a tuning of
+ * c cents (A4 = 440 * 2^(c / 1200) Hz): bin b's centre frequency becomes
+ * f_b * 2^(c / 1200) while its window keeps the untuned length T_b, so the
+ * only thing that moves is the carrier of each kernel (the groups, FFTs and
+ * units stay the same, and c = 0 is bit-identical to an untuned plan). A
+ * note played c cents sharp then lands in the bin the network knows.
+ * A plan holds the kernels of its own tuning and knows the range
+ * [min, max] it was sized for: cqt_kernels_create gives a spare set of the
+ * same shape, and cqt_kernels_build fills it for any tuning in the range
+ * without allocating (the live front end follows the music's tuning: the
+ * worker builds a set, the audio thread adopts it between frames;
+ * stream.h). A plan with a range gives each bin room for its whole kernel
+ * search range (about twice the coefficients the threshold keeps: ~600 KB a
+ * set instead of ~300) and its group's spectrum the reach of the highest
+ * tuning, so no tuning's kernel is ever cut: a set built for c equals the
+ * kernels of a plan made at c, bit for bit (tests/test_stream.c).
+ *
  * Differences from the definition: the decimators remove content above
  * 0.914 * r0 / 2 >= 10 kHz (whose response in any bin is below 1e-7), the
  * kernel cut (about 1e-6 of a bin's peak response), float rounding.
@@ -165,6 +185,10 @@ enum {
   CQT_DECIM_TAPS_PADDED = 384,  /* the dot product runs over 384 (the last tap is 0) */
   CQT_INNER_RATE_MIN = 22050,   /* the inner rate r0 lies in [22050, 44100) after decimation */
 };
+
+/* Plans accept tunings within +-this many cents of A4 = 440 Hz (users are
+ * held to 400..480 Hz, -165..+151 cents: chordlet.h). */
+#define CQT_TUNING_LIMIT_CENTS 200.0
 
 /* Minimum and maximum host sample rates accepted (Hz). */
 #define CQT_RATE_MIN 8000.0
@@ -266,10 +290,14 @@ typedef struct cqt_layout {
   cqt_unit units[CQT_MAX_UNITS];
   int max_part;          /* largest n_fft / n_parts */
   size_t inner_history;  /* r0 samples a stream must keep (its ring's minimum) */
-  size_t kernel_entries; /* total kernel coefficients (cost per frame: 4 multiply-adds each) */
+  size_t kernel_entries; /* room for kernel coefficients in a set (cost per frame: 4 multiply-adds each) */
+  double tuning_cents;   /* the plan's own kernels' tuning (cents from A4 = 440 Hz) */
+  double tuning_min_cents, tuning_max_cents; /* the range any set of this plan can be built for */
 } cqt_layout;
 
 typedef struct cqt_plan cqt_plan;
+/* The kernels of one tuning: a plan's own, or a spare set (below). */
+typedef struct cqt_kernels cqt_kernels;
 
 /* Builds the plan for a host sample rate: decimation, groups, kernels, FFTW
  * plans (FFTW_ESTIMATE, so the same input gives the same output in every
@@ -281,6 +309,30 @@ typedef struct cqt_plan cqt_plan;
  * Thread: main (FFTW planner; see the top of this file). */
 chordlet_status cqt_plan_create(const cqt_params *p, double sample_rate, cqt_plan **out, chordlet_error *err);
 void cqt_plan_free(cqt_plan *plan); /* NULL is fine. Thread: main (FFTW). */
+
+/* A plan whose kernels are at `cents` and sized so that spare sets can be
+ * built for any tuning in [min_cents, max_cents] (within
+ * +-CQT_TUNING_LIMIT_CENTS). cqt_plan_create is (0, 0, 0). Thread: main. */
+chordlet_status cqt_plan_create_tuned(const cqt_params *p, double sample_rate, double cents, double min_cents,
+                                      double max_cents, cqt_plan **out, chordlet_error *err);
+
+/* The plan's own kernels (read-only, live as long as the plan). Thread: any. */
+const cqt_kernels *cqt_plan_kernels(const cqt_plan *plan);
+
+/* A spare kernel set of the plan's shape, built at the plan's tuning; free
+ * it before the plan. Thread: main or worker (allocates about 300 KB). */
+chordlet_status cqt_kernels_create(const cqt_plan *plan, cqt_kernels **out, chordlet_error *err);
+void cqt_kernels_free(cqt_kernels *set); /* NULL is fine */
+
+/* Rebuilds a set in place for a tuning in the plan's range (otherwise
+ * CHORDLET_ERR_RANGE and the set is untouched): no allocation, no lock, no
+ * I/O; about 5 ms of trigonometry, so a worker's job, not the audio
+ * thread's. Nobody may read the set meanwhile (stream.h's hand-over).
+ * Thread: worker. */
+CHORDLET_RT chordlet_status cqt_kernels_build(const cqt_plan *plan, cqt_kernels *set, double cents);
+
+/* The tuning a set was built for. Thread: any (not while it is rebuilt). */
+CHORDLET_RT double cqt_kernels_cents(const cqt_kernels *set);
 
 /* The layout (read-only, lives as long as the plan). Thread: any. */
 const cqt_layout *cqt_plan_layout(const cqt_plan *plan);
@@ -299,8 +351,9 @@ CHORDLET_RT void cqt_plan_combine(const cqt_plan *plan, int group, const float *
                                   float *spectrum /* (n_spectrum, 2) */);
 
 /* |C_b| for bins [first_bin, first_bin + n_bins) of the group, from its
- * frame's spectrum, into mag[0 .. n_bins-1]. Thread: any. */
-CHORDLET_RT void cqt_plan_bins(const cqt_plan *plan, int group, int first_bin, int n_bins,
+ * frame's spectrum, into mag[0 .. n_bins-1], with a kernel set of the plan
+ * (NULL: the plan's own). Thread: any. */
+CHORDLET_RT void cqt_plan_bins(const cqt_plan *plan, const cqt_kernels *set, int group, int first_bin, int n_bins,
                                const float *spectrum /* (>= n_spectrum, 2) */, float *mag /* (n_bins) */);
 
 /* One output of the 2:1 decimator: sum_{n=-191}^{191} h[n] x[191 - n], where
@@ -326,5 +379,9 @@ void cqt_buffer_free(float *buffer);
 chordlet_status cqt_reference_frame(const cqt_params *p, double sample_rate, const float *x /* (n) */,
                                     size_t n, long long centre, double *mag /* (n_bins) */,
                                     chordlet_error *err);
+/* The same at a tuning (cents from A4 = 440 Hz; windows untuned, above). */
+chordlet_status cqt_reference_frame_tuned(const cqt_params *p, double cents, double sample_rate,
+                                          const float *x /* (n) */, size_t n, long long centre,
+                                          double *mag /* (n_bins) */, chordlet_error *err);
 
 #endif

@@ -17,6 +17,7 @@
 #define _POSIX_C_SOURCE 200809L /* strdup */
 #include <math.h>
 #include <stdatomic.h>
+#include <stdbool.h>
 #include <stdlib.h>
 #include <string.h>
 
@@ -30,17 +31,27 @@
 #include "spsc.h"
 #include "stream.h"
 #include "student.h"
+#include "tuning.h"
 #include "vocab.h"
 
 enum {
   FRAME_RING = 256, /* frames the worker may fall behind: 5.12 s at 20 ms hops */
+  TAP_SLOT = 256,   /* samples a slot of the tuning tracker's audio ring holds */
   EVENT_RING = 256, /* chord changes the reader may fall behind */
   MAX_SMOOTHING = 50,
 };
 
+/* In auto mode the front end follows the estimate (in [-50, 50) cents, a
+ * semitone's worth) to the representative nearest its current tuning, as
+ * long as that stays within +-AUTO_LIMIT_CENTS: music at +49 cents whose
+ * estimate wobbles to -50 keeps its front end at +50 rather than jumping a
+ * semitone (which would rename every chord). */
+#define AUTO_LIMIT_CENTS 60.0
+
 struct chordlet_model {
   char *name;
   cqt_params front_end;
+  tuning_params tuning;
   student_config net;
   float *params;         /* (student_layout's n_floats) */
   double switch_penalty; /* the decoder's, tuned offline */
@@ -65,6 +76,7 @@ chordlet_status chordlet_model_load(const char *path, chordlet_model **out, chor
                        path, arch, ARCH_STUDENT_2E1D);
   if (!st) st = student_config_read(m, &model->net, err);
   if (!st) st = cqt_params_read(m, &model->front_end, err);
+  if (!st) st = tuning_params_read(m, &model->tuning, err);
   if (!st && (model->front_end.n_bins != model->net.n_bins || model->net.n_classes != VOCAB_SIZE))
     st = chordlet_fail(err, CHORDLET_ERR_PARSE, "%s: the front end's %d bins or the %d classes do not fit the student",
                        path, model->front_end.n_bins, model->net.n_classes);
@@ -110,8 +122,17 @@ const char *chordlet_model_name(const chordlet_model *model) { return model ? mo
 typedef struct frame_header {
   uint64_t index;      /* hop index since creation/reset */
   uint32_t generation; /* resets before it */
-  uint32_t unused;
+  float tuning_cents;  /* the front end's tuning when the frame left it */
 } frame_header; /* followed by n_bins floats */
+
+/* Audio for the tuning tracker, audio thread -> worker: full slots of
+ * TAP_SLOT samples (the audio thread fills the slot at the write position
+ * across calls and commits it when full), each saying whether audio was
+ * lost before it. */
+typedef struct tap_slot {
+  uint32_t gap_before; /* 1: the ring was full and audio before this slot was dropped */
+  float x[TAP_SLOT];
+} tap_slot;
 
 typedef struct event_slot {
   chordlet_event event;
@@ -131,6 +152,8 @@ struct chordlet_stream {
   float *frames;      /* (max_frames, n_bins) frames one block completes */
   size_t max_frames;  /* cqt_stream_max_frames_per_block(max_block) */
   uint64_t next_index;
+  size_t tap_fill;  /* samples in the tap slot being filled */
+  uint32_t tap_gap; /* audio was dropped since the last committed slot */
 
   /* worker thread */
   student_stream *net;
@@ -142,17 +165,38 @@ struct chordlet_stream {
   uint64_t net_frames;     /* frames pushed into the network since its restart */
   int on_display;          /* the chord last reported, -1 before the first */
 
+  /* worker thread: the tuning (tuning.h, stream.h's hand-over) */
+  tuning_tracker *tracker;
+  cqt_kernels *spare[2]; /* sets the worker builds; the plan's own is the first in use */
+  double front_cents;    /* the tuning last handed to the front end */
+
   /* between them */
-  spsc_ring frame_ring, event_ring;
-  void *frame_storage, *event_storage;
+  spsc_ring frame_ring, event_ring, tap_ring;
+  size_t tap_slots;
+  void *frame_storage, *event_storage, *tap_storage;
   _Atomic uint32_t generation;
   _Atomic unsigned long long frames_dropped, events_dropped;
+  _Atomic double tuning_request_hz; /* 0: follow the music; else a fixed A4 (any thread writes) */
+  _Atomic double tuning_now_cents;  /* the front end's tuning, published by the audio thread */
 };
 
 void chordlet_stream_options_default(chordlet_stream_options *o) {
   o->smoothing_frames = 4;
   o->switch_penalty = 0;
   o->min_confidence = 0;
+  o->tuning_hz = 0;
+}
+
+static bool tuning_hz_valid(double hz) {
+  return hz == 0.0 || (hz >= CHORDLET_TUNING_MIN_HZ && hz <= CHORDLET_TUNING_MAX_HZ);
+}
+
+/* Slots for about 1.5 s of audio at the rate (a power of two): the worker
+ * runs every few blocks; a slower one makes the tracker skip audio. */
+static size_t tap_capacity(double rate) {
+  size_t want = (size_t)(1.5 * rate / TAP_SLOT) + 1, cap = 16;
+  while (cap < want) cap <<= 1;
+  return cap;
 }
 
 static size_t frame_slot_bytes(int n_bins) {
@@ -179,6 +223,9 @@ chordlet_status chordlet_stream_create(const chordlet_model *model, double sampl
   if (!(o.switch_penalty < 1e6) || !(o.min_confidence >= 0 && o.min_confidence <= 1))
     return chordlet_fail(err, CHORDLET_ERR_RANGE, "switch penalty %g or minimum confidence %g is out of range",
                          o.switch_penalty, (double)o.min_confidence);
+  if (!tuning_hz_valid(o.tuning_hz))
+    return chordlet_fail(err, CHORDLET_ERR_RANGE, "A4 = %g Hz: the reference must lie within %g..%g Hz (or 0: follow the music)",
+                         o.tuning_hz, (double)CHORDLET_TUNING_MIN_HZ, (double)CHORDLET_TUNING_MAX_HZ);
 
   chordlet_stream *s = calloc(1, sizeof *s);
   if (!s) return chordlet_fail(err, CHORDLET_ERR_NO_MEMORY, "out of memory");
@@ -188,7 +235,14 @@ chordlet_status chordlet_stream_create(const chordlet_model *model, double sampl
   s->max_block = max_block;
   s->n_bins = model->front_end.n_bins;
   s->on_display = -1;
-  chordlet_status st = cqt_stream_create(&model->front_end, sample_rate, &s->cqt, err);
+  /* One plan sized for every tuning a user may set; the front end starts
+   * at the fixed tuning, or at A440 until the music says otherwise. */
+  s->front_cents = o.tuning_hz > 0 ? tuning_hz_to_cents(o.tuning_hz) : 0.0;
+  chordlet_status st = cqt_stream_create_tuned(&model->front_end, sample_rate, s->front_cents,
+                                               tuning_hz_to_cents(CHORDLET_TUNING_MIN_HZ) - 0.5,
+                                               tuning_hz_to_cents(CHORDLET_TUNING_MAX_HZ) + 0.5, &s->cqt, err);
+  for (int i = 0; !st && i < 2; i++) st = cqt_kernels_create(cqt_stream_plan(s->cqt), &s->spare[i], err);
+  if (!st) st = tuning_tracker_create(&model->tuning, sample_rate, model->tuning.memory_seconds, &s->tracker, err);
   if (!st) st = student_stream_create(&model->net, model->params, &s->net, err);
   if (!st)
     st = online_decoder_create(VOCAB_SIZE, o.smoothing_frames,
@@ -204,9 +258,12 @@ chordlet_status chordlet_stream_create(const chordlet_model *model, double sampl
     s->probs = malloc(VOCAB_SIZE * sizeof *s->probs);
     s->frame_storage = aligned_alloc(64, FRAME_RING * frame_slot_bytes(s->n_bins));
     s->event_storage = aligned_alloc(64, EVENT_RING * sizeof(event_slot));
-    if (!s->mono || !s->frames || !s->probs || !s->frame_storage || !s->event_storage ||
+    s->tap_slots = tap_capacity(sample_rate);
+    s->tap_storage = aligned_alloc(64, s->tap_slots * sizeof(tap_slot));
+    if (!s->mono || !s->frames || !s->probs || !s->frame_storage || !s->event_storage || !s->tap_storage ||
         spsc_init(&s->frame_ring, s->frame_storage, FRAME_RING, frame_slot_bytes(s->n_bins)) ||
-        spsc_init(&s->event_ring, s->event_storage, EVENT_RING, sizeof(event_slot)))
+        spsc_init(&s->event_ring, s->event_storage, EVENT_RING, sizeof(event_slot)) ||
+        spsc_init(&s->tap_ring, s->tap_storage, s->tap_slots, sizeof(tap_slot)))
       st = chordlet_fail(err, CHORDLET_ERR_NO_MEMORY, "out of memory for a stream");
   }
   if (st) {
@@ -218,7 +275,10 @@ chordlet_status chordlet_stream_create(const chordlet_model *model, double sampl
   memset(s->frames, 0, s->max_frames * (size_t)s->n_bins * sizeof *s->frames);
   memset(s->frame_storage, 0, FRAME_RING * frame_slot_bytes(s->n_bins));
   memset(s->event_storage, 0, EVENT_RING * sizeof(event_slot));
+  memset(s->tap_storage, 0, s->tap_slots * sizeof(tap_slot));
   atomic_init(&s->generation, 0);
+  atomic_init(&s->tuning_request_hz, o.tuning_hz);
+  atomic_init(&s->tuning_now_cents, s->front_cents);
   atomic_init(&s->frames_dropped, 0);
   atomic_init(&s->events_dropped, 0);
   *out = s;
@@ -227,7 +287,11 @@ chordlet_status chordlet_stream_create(const chordlet_model *model, double sampl
 
 void chordlet_stream_free(chordlet_stream *s) {
   if (!s) return;
+  cqt_kernels_free(s->spare[0]); /* the sets before their plan (the stream's) */
+  cqt_kernels_free(s->spare[1]);
   cqt_stream_free(s->cqt);
+  tuning_tracker_free(s->tracker);
+  free(s->tap_storage);
   student_stream_free(s->net);
   online_decoder_free(s->smoother);
   free(s->mono);
@@ -242,6 +306,7 @@ void chordlet_stream_free(chordlet_stream *s) {
 
 static void push_frames(chordlet_stream *s, size_t n_frames) {
   const uint32_t generation = atomic_load_explicit(&s->generation, memory_order_relaxed);
+  const float tuning = (float)cqt_stream_tuning_cents(s->cqt);
   for (size_t k = 0; k < n_frames; k++) {
     unsigned char *slot = spsc_write_slot(&s->frame_ring);
     const uint64_t index = s->next_index++;
@@ -249,10 +314,36 @@ static void push_frames(chordlet_stream *s, size_t n_frames) {
       atomic_fetch_add_explicit(&s->frames_dropped, 1, memory_order_relaxed);
       continue;
     }
-    frame_header h = {.index = index, .generation = generation};
+    frame_header h = {.index = index, .generation = generation, .tuning_cents = tuning};
     memcpy(slot, &h, sizeof h);
     memcpy(slot + sizeof h, s->frames + k * (size_t)s->n_bins, (size_t)s->n_bins * sizeof(float));
     spsc_write_commit(&s->frame_ring);
+  }
+}
+
+/* The mixdown, in slots, to the worker's tuning tracker; silence (no
+ * channels) is not sent. A full ring drops the block: the tracker only
+ * counts peaks, so a gap costs it nothing but votes. */
+static void tap_audio(chordlet_stream *s, const float *mono, size_t n) {
+  if (!mono) return;
+  while (n > 0) {
+    tap_slot *slot = spsc_write_slot(&s->tap_ring);
+    if (!slot) { /* full: drop, and tell the tracker not to join across the gap */
+      s->tap_fill = 0;
+      s->tap_gap = 1;
+      return;
+    }
+    if (s->tap_fill == 0) slot->gap_before = s->tap_gap;
+    const size_t k = n < TAP_SLOT - s->tap_fill ? n : TAP_SLOT - s->tap_fill;
+    memcpy(slot->x + s->tap_fill, mono, k * sizeof *mono);
+    s->tap_fill += k;
+    if (s->tap_fill == TAP_SLOT) {
+      spsc_write_commit(&s->tap_ring);
+      s->tap_fill = 0;
+      s->tap_gap = 0;
+    }
+    mono += k;
+    n -= k;
   }
 }
 
@@ -276,9 +367,12 @@ void chordlet_stream_process(chordlet_stream *s, const float *const *channels, i
       }
       mono = s->mono;
     }
-    /* NaN/Inf in a channel make the mean NaN: the CQT stream reads it as 0. */
+    /* NaN/Inf in a channel make the mean NaN: the CQT stream reads it as 0
+     * (and so does the tuning tracker). */
+    tap_audio(s, mono, len);
     size_t got = cqt_stream_process(s->cqt, mono, len, s->frames, s->max_frames);
     push_frames(s, got);
+    atomic_store_explicit(&s->tuning_now_cents, cqt_stream_tuning_cents(s->cqt), memory_order_relaxed);
     done += len;
   }
 }
@@ -309,7 +403,8 @@ static void softmax(const float *logits, float *p, int n) {
   for (int c = 0; c < n; c++) p[c] *= inv;
 }
 
-static void emit(chordlet_stream *s, uint64_t frame, int chord, float confidence, uint64_t newest_index) {
+static void emit(chordlet_stream *s, uint64_t frame, int chord, float confidence, uint64_t newest_index,
+                 float tuning_cents) {
   if (chord == s->on_display) return;
   if (s->on_display >= 0 && confidence < s->options.min_confidence) return; /* hold the last chord */
   s->on_display = chord;
@@ -329,15 +424,49 @@ static void emit(chordlet_stream *s, uint64_t frame, int chord, float confidence
   e->root = vocab_class_root(chord);
   e->quality = vocab_class_quality(chord);
   e->confidence = confidence;
+  e->tuning_hz = tuning_cents_to_hz(tuning_cents);
   vocab_class_name(chord, e->name, sizeof e->name);
   vocab_class_friendly(chord, e->label, sizeof e->label);
   slot->generation = s->generation_seen;
   spsc_write_commit(&s->event_ring);
 }
 
+/* The tracker hears what came since the last call; then the front end is
+ * moved if the wanted tuning (fixed, or the estimate) differs enough from
+ * the one it has. The move follows stream.h's hand-over: a set is rebuilt
+ * only when no switch is pending and it is not the one in use. */
+static void follow_tuning(chordlet_stream *s) {
+  for (size_t k = 0; k < s->tap_slots; k++) {
+    const tap_slot *slot = spsc_read_slot(&s->tap_ring);
+    if (!slot) break;
+    if (slot->gap_before) tuning_tracker_gap(s->tracker);
+    tuning_tracker_push(s->tracker, slot->x, TAP_SLOT);
+    spsc_read_commit(&s->tap_ring);
+  }
+  const double fixed_hz = atomic_load_explicit(&s->tuning_request_hz, memory_order_relaxed);
+  double target;
+  if (fixed_hz > 0) {
+    target = tuning_hz_to_cents(fixed_hz);
+    if (target == s->front_cents) return;
+  } else {
+    double estimate;
+    if (!tuning_tracker_estimate(s->tracker, &estimate, NULL)) return;
+    target = estimate + 100.0 * nearbyint((s->front_cents - estimate) / 100.0);
+    if (fabs(target) > AUTO_LIMIT_CENTS) target = estimate;
+    if (fabs(target - s->front_cents) < s->model->tuning.step_cents) return;
+  }
+  const cqt_kernels *in_use = cqt_stream_kernels_in_use(s->cqt);
+  if (in_use != cqt_stream_kernels_requested(s->cqt)) return; /* the last move has not landed yet */
+  cqt_kernels *set = s->spare[0] != in_use ? s->spare[0] : s->spare[1];
+  if (cqt_kernels_build(cqt_stream_plan(s->cqt), set, target)) return; /* outside the plan: never, by the checks */
+  cqt_stream_request_kernels(s->cqt, set);
+  s->front_cents = target;
+}
+
 int chordlet_stream_work(chordlet_stream *s) {
   if (!s) return 0;
   fpu_state fpu = fpu_enter();
+  follow_tuning(s);
   int ran = 0;
   float logits[VOCAB_SIZE];
   for (int k = 0; k < FRAME_RING; k++) {
@@ -368,7 +497,7 @@ int chordlet_stream_work(chordlet_stream *s) {
        * decision lags the network's output by its lag. */
       uint64_t out_frames = s->net_frames - (uint64_t)s->lookahead;
       uint64_t decided = s->base_index + out_frames - 1 - (uint64_t)s->options.smoothing_frames;
-      emit(s, decided, state, p, h.index);
+      emit(s, decided, state, p, h.index, h.tuning_cents);
     }
   }
   fpu_leave(fpu);
@@ -408,6 +537,17 @@ double chordlet_stream_hop(const chordlet_stream *s) { return s->hop_seconds; }
 
 unsigned long long chordlet_stream_frames_dropped(chordlet_stream *s) {
   return atomic_load_explicit(&s->frames_dropped, memory_order_relaxed);
+}
+
+chordlet_status chordlet_stream_set_tuning(chordlet_stream *s, double a4_hz) {
+  if (!s || !tuning_hz_valid(a4_hz)) return CHORDLET_ERR_RANGE;
+  atomic_store_explicit(&s->tuning_request_hz, a4_hz, memory_order_relaxed);
+  return CHORDLET_OK;
+}
+
+double chordlet_stream_tuning(chordlet_stream *s, int *automatic) {
+  if (automatic) *automatic = atomic_load_explicit(&s->tuning_request_hz, memory_order_relaxed) == 0.0;
+  return tuning_cents_to_hz(atomic_load_explicit(&s->tuning_now_cents, memory_order_relaxed));
 }
 
 unsigned long long chordlet_stream_events_dropped(chordlet_stream *s) {

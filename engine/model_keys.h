@@ -38,6 +38,16 @@
 #define MK_STREAM_MAX_WINDOW "stream.max_window_seconds"   /* f64 */
 #define MK_STREAM_WINDOW "stream.window"                   /* str: "hann" */
 #define MK_STREAM_LOG_EPS "stream.log_eps"                 /* f64: features ln(|C| + eps) */
+/* the front end's tuning estimator (engine/tuning.h): tuning_params_write /
+ * tuning_params_read; a model without them gets the defaults */
+#define MK_TUNING_VERSION "stream.tuning.version"       /* i64: TUNING_PARAMS_VERSION */
+#define MK_TUNING_WINDOW "stream.tuning.window_seconds" /* f64 */
+#define MK_TUNING_HOP "stream.tuning.hop_seconds"       /* f64 */
+#define MK_TUNING_FMIN "stream.tuning.fmin"             /* f64, Hz */
+#define MK_TUNING_FMAX "stream.tuning.fmax"             /* f64, Hz */
+#define MK_TUNING_MEMORY "stream.tuning.memory_seconds" /* f64: live histogram's time constant */
+#define MK_TUNING_MIN_PEAKS "stream.tuning.min_peaks"   /* f64 */
+#define MK_TUNING_STEP "stream.tuning.step_cents"       /* f64: live front end's smallest move */
 
 /* the decoder */
 #define MK_DECODER_KIND "decoder.kind"                   /* str: "viterbi" */
@@ -73,5 +83,27 @@
 #define MK_TRAIN_COMMIT "train.commit"               /* str: git commit of the trainer */
 #define MK_TRAIN_INIT_DATA "train.init_data"         /* str: train.data of the model a run started from */
 #define MK_TRAIN_INIT_STAGES "train.init_stages"     /* str: its train.stages */
+
+/* feature caches of augmented audio (chordlet-train features --augment,
+ * trainer/augment.h): written only on augmented variants; the values of kinds
+ * not applied are absent */
+#define MK_AUGMENT_SPEC "augment.spec"                 /* str: the canonical spec (every kind, range, probability) */
+#define MK_AUGMENT_SEED "augment.seed"                 /* str: the seed, decimal (64 bits unsigned) */
+#define MK_AUGMENT_VARIANT "augment.variant"           /* i64: 1..K */
+#define MK_AUGMENT_SOURCE "augment.source"             /* str: the clean input's file name */
+#define MK_AUGMENT_APPLIED "augment.applied"           /* str: applied kinds in chain order, "detune,noise", or "none" */
+#define MK_AUGMENT_DESCRIPTION "augment.description"   /* str: the drawn values, one line */
+#define MK_AUGMENT_TIME_SCALE "augment.time_scale"     /* f64: output duration / input duration */
+#define MK_AUGMENT_PEAK_GAIN "augment.peak_gain"       /* f64: the final gain that kept the peak <= 1 */
+#define MK_AUGMENT_DETUNE_CENTS "augment.detune_cents" /* f64 */
+#define MK_AUGMENT_REVERB_RT60 "augment.reverb_rt60"   /* f64, seconds */
+#define MK_AUGMENT_REVERB_WET "augment.reverb_wet"     /* f64, 0..1 */
+#define MK_AUGMENT_EQ_HIGHPASS "augment.eq_highpass_hz" /* f64 */
+#define MK_AUGMENT_EQ_LOWPASS "augment.eq_lowpass_hz"  /* f64 */
+#define MK_AUGMENT_EQ_TILT "augment.eq_tilt_db"        /* f64 */
+#define MK_AUGMENT_NOISE_COLOUR "augment.noise_colour" /* str: white, pink, brown */
+#define MK_AUGMENT_NOISE_SNR "augment.noise_snr_db"    /* f64 */
+#define MK_AUGMENT_LEVEL "augment.level_dbfs"          /* f64: the peak's level */
+#define MK_AUGMENT_LOSSY_QUALITY "augment.lossy_quality" /* f64: Vorbis quality, libsndfile's 0..1 */
 
 #endif

@@ -15,6 +15,7 @@
 #include "stream.h"
 #include "student.h"
 #include "teacher.h"
+#include "tuning.h"
 #include "vocab.h"
 
 enum { MAX_FOLDS = 16, N_HEADS = 6, P170_SIZE = VOCAB_SIZE };
@@ -31,6 +32,7 @@ struct recognizer {
   cqt_librosa_config frontend; /* the teacher's */
   /* the student */
   cqt_params stream;
+  tuning_params tuning;
   student_config student;
   float *student_params; /* (student_layout's n_floats) */
   int n_folds;
@@ -166,7 +168,9 @@ static chordlet_status load_student(recognizer *r, chordlet_error *err) {
   const model_file *m = r->model;
   size_t n_floats = 0;
   chordlet_status st;
-  if ((st = student_config_read(m, &r->student, err)) || (st = cqt_params_read(m, &r->stream, err))) return st;
+  if ((st = student_config_read(m, &r->student, err)) || (st = cqt_params_read(m, &r->stream, err)) ||
+      (st = tuning_params_read(m, &r->tuning, err)))
+    return st;
   if (r->stream.n_bins != r->student.n_bins || r->student.n_classes != VOCAB_SIZE)
     return chordlet_fail(err, CHORDLET_ERR_PARSE, "%s: the front end's %d bins or the %d classes do not fit the student",
                          model_file_name(m), r->stream.n_bins, r->student.n_classes);
@@ -282,9 +286,35 @@ chordlet_status recognizer_transcribe(const recognizer *r, const float *audio, s
   report(options, 0);
   float *features = NULL; /* (T, n_bins) */
   size_t T = 0;
-  chordlet_status st = r->is_student
-                           ? cqt_features_offline(&r->stream, audio, n, r->sample_rate, &features, &T, err)
-                           : cqt_librosa_hybrid(audio, n, &r->frontend, &features, &T, &out->tuning, err);
+  const double given_hz = options ? options->tuning_hz : 0.0;
+  if (given_hz != 0.0 && !(given_hz >= CHORDLET_TUNING_MIN_HZ && given_hz <= CHORDLET_TUNING_MAX_HZ))
+    return chordlet_fail(err, CHORDLET_ERR_RANGE, "A4 = %g Hz: the reference must lie within %g..%g Hz", given_hz,
+                         (double)CHORDLET_TUNING_MIN_HZ, (double)CHORDLET_TUNING_MAX_HZ);
+  chordlet_status st;
+  if (r->is_student) {
+    /* The music's tuning first, then the front end built there. */
+    int found = 0;
+    double cents = 0.0;
+    if (given_hz != 0.0)
+      cents = tuning_hz_to_cents(given_hz);
+    else if ((st = tuning_estimate(&r->tuning, audio, n, r->sample_rate, &found, &cents, err)))
+      return st;
+    out->tuning_cents = cents;
+    out->tuning_estimated = found;
+    st = cqt_features_offline_tuned(&r->stream, cents, audio, n, r->sample_rate, &features, &T, err);
+  } else {
+    /* The teacher's librosa front end counts tuning in fractions of its
+     * 36-per-octave bins. */
+    cqt_librosa_config fe = r->frontend;
+    double bins = 0.0;
+    if (given_hz != 0.0) {
+      fe.estimate_tuning = false;
+      fe.tuning = tuning_hz_to_cents(given_hz) * fe.bins_per_octave / 1200.0;
+    }
+    st = cqt_librosa_hybrid(audio, n, &fe, &features, &T, &bins, err);
+    out->tuning_cents = bins * 1200.0 / fe.bins_per_octave;
+    out->tuning_estimated = given_hz == 0.0;
+  }
   if (st) return st;
   if (T == 0 || T > (size_t)1 << 28) {
     free(features);

@@ -3,7 +3,11 @@
  * chord segments out. It reads the model's architecture from its metadata
  * and runs the matching front end, network and decoder:
  *
- *   jiang2019-cnn-blstm (the teacher): librosa hybrid CQT (tuning estimated)
+ *   2e1d (the students): the streaming CQT (stream.h) at the music's tuning
+ *     (tuning.h: estimated from the whole file, or given) -> the network ->
+ *     Viterbi over the 170 classes.
+ *   jiang2019-cnn-blstm (the teacher): librosa hybrid CQT (tuning estimated
+ *     as librosa does, or given)
  *     -> every fold's CNN+BLSTM -> mean of the head probabilities
  *     -> Viterbi over the model's chord list (TEACHER.md 5), or the argmax
  *        of the 170-class probabilities.
@@ -33,6 +37,7 @@ typedef struct recognizer_options {
   void *progress_ctx;
   double switch_penalty;         /* > 0: the Viterbi switch penalty instead of the model's */
   int keep_features;             /* hand the front end's features back in the transcription */
+  double tuning_hz;              /* the music's A4 in Hz (400..480), or 0: estimate it (the default) */
 } recognizer_options;
 
 /* What a transcription found, beyond the segments. */
@@ -40,7 +45,8 @@ typedef struct transcription {
   lab_file segments;   /* chords with times in seconds */
   float *confidence;   /* (n_segments) mean probability of the segment's chord class */
   size_t n_frames;
-  double tuning;       /* the front end's tuning estimate, in fractions of a bin */
+  double tuning_cents; /* the front end's tuning, cents from A4 = 440 Hz */
+  int tuning_estimated; /* 1: estimated from the audio; 0: given (or nothing to estimate from: 440) */
   float *features;     /* (n_frames, n_bins) what the network heard, with keep_features; else NULL */
   int n_bins;
   double frame_seconds;

@@ -5,6 +5,7 @@
 #include "stream.h"
 
 #include <math.h>
+#include <stdatomic.h>
 #include <stdbool.h>
 #include <stdlib.h>
 #include <string.h>
@@ -69,6 +70,12 @@ struct cqt_stream {
   uint64_t emitted, dropped;
   uint64_t schedule_faults; /* a unit found its data missing (never, by construction; tested) */
   void *block;              /* one allocation: rings and mag */
+  /* Kernels: the audio thread computes every frame with one set, `active`,
+   * adopted from `requested` when a frame starts and published in `in_use`
+   * (cqt_stream_request_kernels). */
+  const cqt_kernels *active;
+  _Atomic(const cqt_kernels *) requested;
+  _Atomic(const cqt_kernels *) in_use;
 };
 
 /* Denormals: fpu_enter()/fpu_leave() of denormals.h around process(). */
@@ -83,6 +90,12 @@ static size_t pow2_at_least(size_t x) {
 
 static uint64_t event_count(const cqt_stream *s, int phase) {
   return s->frame_index * s->L->hop_samples + s->L->delay_samples - s->L->hop_samples + (uint64_t)phase;
+}
+
+/* A frame starts: from here to its emission every unit uses one set. */
+static void adopt_kernels(cqt_stream *s) {
+  s->active = atomic_load_explicit(&s->requested, memory_order_acquire);
+  atomic_store_explicit(&s->in_use, s->active, memory_order_release);
 }
 
 static void set_next_event(cqt_stream *s) {
@@ -106,6 +119,7 @@ CHORDLET_RT void cqt_stream_reset(cqt_stream *s) {
   s->frame_index = 0;
   s->next_unit = 0;
   s->emitted = s->dropped = s->schedule_faults = 0;
+  adopt_kernels(s);
   set_next_event(s);
 }
 
@@ -157,6 +171,8 @@ chordlet_status cqt_stream_create_shared(const cqt_plan *plan, cqt_stream **out,
     p += 2 * STAGE_CAP;
   }
   s->mag = p; /* (n_bins) */
+  atomic_init(&s->requested, cqt_plan_kernels(plan));
+  atomic_init(&s->in_use, cqt_plan_kernels(plan));
   cqt_stream_reset(s);
   *out = s;
   return CHORDLET_OK;
@@ -164,10 +180,15 @@ chordlet_status cqt_stream_create_shared(const cqt_plan *plan, cqt_stream **out,
 
 chordlet_status cqt_stream_create(const cqt_params *p, double sample_rate, cqt_stream **out,
                                   chordlet_error *err) {
+  return cqt_stream_create_tuned(p, sample_rate, 0.0, 0.0, 0.0, out, err);
+}
+
+chordlet_status cqt_stream_create_tuned(const cqt_params *p, double sample_rate, double cents, double min_cents,
+                                        double max_cents, cqt_stream **out, chordlet_error *err) {
   if (!out) return chordlet_fail(err, CHORDLET_ERR_INVALID_ARGUMENT, "no place for the stream");
   *out = NULL;
   cqt_plan *plan;
-  chordlet_status st = cqt_plan_create(p, sample_rate, &plan, err);
+  chordlet_status st = cqt_plan_create_tuned(p, sample_rate, cents, min_cents, max_cents, &plan, err);
   if (st) return st;
   if ((st = cqt_stream_create_shared(plan, out, err))) {
     cqt_plan_free(plan);
@@ -246,7 +267,7 @@ static void run_unit(cqt_stream *s, const cqt_unit *u) {
   }
   if (u->combine) cqt_plan_combine(s->plan, g, (const float *const *)s->part_spectrum[g], s->spectrum[g]);
   if (u->n_bins > 0)
-    cqt_plan_bins(s->plan, g, u->first_bin, u->n_bins, s->spectrum[g], s->mag + u->first_bin);
+    cqt_plan_bins(s->plan, s->active, g, u->first_bin, u->n_bins, s->spectrum[g], s->mag + u->first_bin);
 }
 
 static void emit(cqt_stream *s, float *out, size_t max_frames, size_t *written) {
@@ -275,6 +296,7 @@ static void run_events(cqt_stream *s, float *out, size_t max_frames, size_t *wri
       emit(s, out, max_frames, written);
       s->frame_index++;
       s->next_unit = 0;
+      adopt_kernels(s);
     }
   }
   set_next_event(s);
@@ -315,6 +337,17 @@ CHORDLET_RT size_t cqt_stream_max_frames_per_block(const cqt_stream *s, size_t b
   return block == 0 ? 0 : (block - 1) / s->L->hop_samples + 1;
 }
 const cqt_params *cqt_stream_params(const cqt_stream *s) { return &s->L->params; }
+
+CHORDLET_RT void cqt_stream_request_kernels(cqt_stream *s, const cqt_kernels *set) {
+  atomic_store_explicit(&s->requested, set ? set : cqt_plan_kernels(s->plan), memory_order_release);
+}
+CHORDLET_RT const cqt_kernels *cqt_stream_kernels_requested(const cqt_stream *s) {
+  return atomic_load_explicit(&s->requested, memory_order_acquire);
+}
+CHORDLET_RT const cqt_kernels *cqt_stream_kernels_in_use(const cqt_stream *s) {
+  return atomic_load_explicit(&s->in_use, memory_order_acquire);
+}
+CHORDLET_RT double cqt_stream_tuning_cents(const cqt_stream *s) { return cqt_kernels_cents(s->active); }
 const cqt_plan *cqt_stream_plan(const cqt_stream *s) { return s->plan; }
 
 /* ------------------------------------------------------------- offline */
@@ -363,10 +396,16 @@ chordlet_status cqt_features_offline_plan(const cqt_plan *plan, const float *aud
 
 chordlet_status cqt_features_offline(const cqt_params *p, const float *audio, size_t n, double sample_rate,
                                      float **frames, size_t *n_frames, chordlet_error *err) {
+  return cqt_features_offline_tuned(p, 0.0, audio, n, sample_rate, frames, n_frames, err);
+}
+
+chordlet_status cqt_features_offline_tuned(const cqt_params *p, double cents, const float *audio, size_t n,
+                                           double sample_rate, float **frames, size_t *n_frames,
+                                           chordlet_error *err) {
   if (frames) *frames = NULL;
   if (n_frames) *n_frames = 0;
   cqt_plan *plan;
-  chordlet_status st = cqt_plan_create(p, sample_rate, &plan, err);
+  chordlet_status st = cqt_plan_create_tuned(p, sample_rate, cents, cents, cents, &plan, err);
   if (st) return st;
   st = cqt_features_offline_plan(plan, audio, n, frames, n_frames, err);
   cqt_plan_free(plan);

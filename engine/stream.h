@@ -64,6 +64,12 @@ typedef struct cqt_stream cqt_stream;
 chordlet_status cqt_stream_create(const cqt_params *p, double sample_rate, cqt_stream **out,
                                   chordlet_error *err);
 
+/* A stream whose front end starts at a tuning (cents from A4 = 440 Hz) and
+ * can be moved to any tuning in [min_cents, max_cents] (cqt.h, "tuning";
+ * below). Thread: main. */
+chordlet_status cqt_stream_create_tuned(const cqt_params *p, double sample_rate, double cents, double min_cents,
+                                        double max_cents, cqt_stream **out, chordlet_error *err);
+
 /* A stream on a plan the caller keeps alive until the stream is freed.
  * Thread: any (allocates; no FFTW planning). */
 chordlet_status cqt_stream_create_shared(const cqt_plan *plan, cqt_stream **out, chordlet_error *err);
@@ -98,6 +104,24 @@ CHORDLET_RT uint64_t cqt_stream_frames_dropped(const cqt_stream *s);
  * check it. Thread: audio. */
 CHORDLET_RT uint64_t cqt_stream_schedule_faults(const cqt_stream *s);
 
+/*
+ * Moving the front end to another tuning while it runs. The audio thread
+ * computes each frame with one kernel set, adopted when the frame starts
+ * from the last request (so a frame never mixes two tunings, and the change
+ * lands between hops). The hand-over, lock-free, for one worker that owns
+ * spare sets (cqt_kernels_create on the stream's plan):
+ *   - a set may be rebuilt (cqt_kernels_build) only while it is neither
+ *     cqt_stream_kernels_in_use() nor cqt_stream_kernels_requested(); when
+ *     those two are equal no switch is pending, and every other set is free;
+ *   - cqt_stream_request_kernels(set) hands it over (NULL: the plan's own).
+ * Requests and in_use: any thread (atomics). cqt_stream_tuning_cents: the
+ * tuning of the frame being made, audio thread.
+ */
+CHORDLET_RT void cqt_stream_request_kernels(cqt_stream *s, const cqt_kernels *set);
+CHORDLET_RT const cqt_kernels *cqt_stream_kernels_requested(const cqt_stream *s);
+CHORDLET_RT const cqt_kernels *cqt_stream_kernels_in_use(const cqt_stream *s);
+CHORDLET_RT double cqt_stream_tuning_cents(const cqt_stream *s);
+
 /* Constants of the stream. Thread: any. */
 CHORDLET_RT int cqt_stream_n_bins(const cqt_stream *s);
 CHORDLET_RT double cqt_stream_sample_rate(const cqt_stream *s);
@@ -131,5 +155,10 @@ chordlet_status cqt_features_offline(const cqt_params *p, const float *audio /* 
                                      chordlet_error *err);
 chordlet_status cqt_features_offline_plan(const cqt_plan *plan, const float *audio /* (n) */, size_t n,
                                           float **frames, size_t *n_frames, chordlet_error *err);
+/* The same with the front end at a tuning (cents from A4 = 440 Hz, within
+ * +-CQT_TUNING_LIMIT_CENTS). Thread: main (plans FFTW). */
+chordlet_status cqt_features_offline_tuned(const cqt_params *p, double cents, const float *audio /* (n) */,
+                                           size_t n, double sample_rate, float **frames, size_t *n_frames,
+                                           chordlet_error *err);
 
 #endif

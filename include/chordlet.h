@@ -49,6 +49,20 @@ CHORDLET_RT const char *chordlet_version(void);
 /* A short English name of a status code. Thread: any. */
 CHORDLET_RT const char *chordlet_status_name(chordlet_status status);
 
+/* ------------------------------------------------------------------ tuning */
+
+/* The reference pitch A4 a user may set, in Hz: from below baroque pitch
+ * (415) to above the sharpest orchestras (446), with room on both sides. */
+#define CHORDLET_TUNING_MIN_HZ 400.0
+#define CHORDLET_TUNING_MAX_HZ 480.0
+
+/* Reads a tuning as users write it: "auto" (follow the music: 0), an A4 in
+ * Hz ("440", "442.5") or cents from A4 = 440 Hz ("-30c", "+15c"). A result
+ * outside CHORDLET_TUNING_MIN_HZ..MAX_HZ, or anything else, is
+ * CHORDLET_ERR_RANGE or CHORDLET_ERR_PARSE with a message saying why.
+ * Thread: any. */
+chordlet_status chordlet_tuning_parse(const char *text, double *a4_hz, chordlet_error *err);
+
 /* ------------------------------------------------------------------ models */
 
 /* A live model: a student (.chordlet) with its front end, network and
@@ -83,6 +97,10 @@ typedef struct chordlet_stream_options {
    * the chord on display: the readout holds the previous one (single notes,
    * noise). Default 0: every decision counts. */
   float min_confidence;
+  /* The music's reference pitch: 0 (the default) follows it, estimated
+   * from the last seconds of audio (the front end moves between hops);
+   * otherwise a fixed A4 in Hz, CHORDLET_TUNING_MIN_HZ..MAX_HZ. */
+  double tuning_hz;
 } chordlet_stream_options;
 
 /* The defaults above. Thread: any. */
@@ -101,6 +119,7 @@ typedef struct chordlet_event {
   int root;                 /* 0..11 (C..B), -1 for N and X */
   int quality;              /* 0..13 (min maj dim aug min6 maj6 min7 minmaj7 maj7 7 dim7 hdim7 sus2 sus4), -1 */
   float confidence;         /* the network's probability of this chord at that frame */
+  double tuning_hz;         /* the A4 the front end was tuned to when it was decided */
   char name[CHORDLET_NAME_MAX]; /* Harte label: "C#:min7", "G" (major), "N", "X" */
   char label[CHORDLET_NAME_MAX]; /* lead-sheet spelling: "C#m7", "Bbmaj7", "N.C." */
 } chordlet_event;
@@ -177,6 +196,17 @@ CHORDLET_RT unsigned long chordlet_stream_latency_samples(const chordlet_stream 
 
 /* Seconds between feature frames (the hop). Thread: any. */
 CHORDLET_RT double chordlet_stream_hop(const chordlet_stream *stream);
+
+/* Fixes the reference pitch (A4 in Hz, CHORDLET_TUNING_MIN_HZ..MAX_HZ), or
+ * 0 to follow the music. The worker moves the front end on its next call;
+ * CHORDLET_ERR_RANGE for anything else (nothing changes). Lock-free.
+ * Thread: any. */
+CHORDLET_RT chordlet_status chordlet_stream_set_tuning(chordlet_stream *stream, double a4_hz);
+
+/* The A4 (Hz) the front end is tuned to now; *automatic (may be NULL) is 1
+ * when it follows the music. Before the music has said anything it is
+ * 440 Hz. Thread: any. */
+CHORDLET_RT double chordlet_stream_tuning(chordlet_stream *stream, int *automatic);
 
 /* Frames lost to a worker that fell behind, and events lost to a reader that
  * fell behind, since creation. Thread: any. */

@@ -91,6 +91,8 @@ enum {
   PORT_BASS,        /* control out: -1..11 */
   PORT_CONFIDENCE,  /* control out: 0..1 */
   PORT_LATENCY,     /* control out: the readout's delay, ms */
+  PORT_TUNING,      /* control in: A4 in Hz (400..480), 0 = follow the music */
+  PORT_TUNING_OUT,  /* control out: the A4 the front end is tuned to now, Hz */
   N_OTHER_PORTS
 };
 
@@ -120,8 +122,8 @@ typedef struct plugin {
   float *out[MAX_CHANNELS];
   const LV2_Atom_Sequence *control;
   LV2_Atom_Sequence *notify, *midi_out;
-  const float *threshold, *smoothing;
-  float *chord_out, *root_out, *quality_out, *bass_out, *confidence_out, *latency_out;
+  const float *threshold, *smoothing, *tuning;
+  float *chord_out, *root_out, *quality_out, *bass_out, *confidence_out, *latency_out, *tuning_out;
 
   LV2_URID_Map *map;
   LV2_Worker_Schedule *schedule;
@@ -178,6 +180,17 @@ static size_t host_max_block(const LV2_Options_Option *options, LV2_URID_Map *ma
       if (v > 0 && v <= (1 << 20)) return (size_t)v;
     }
   return DEFAULT_MAX_BLOCK;
+}
+
+/* The tuning control: 0 (or anything not above 0, or not a number) follows
+ * the music; other values are clamped to the A4 range a stream accepts
+ * (a host may send any float; the audio thread cannot refuse it). */
+static double tuning_control(const float *port) {
+  const float v = port ? *port : 0.0f;
+  if (!(v > 0.0f)) return 0.0;
+  if (v < CHORDLET_TUNING_MIN_HZ) return CHORDLET_TUNING_MIN_HZ;
+  if (v > CHORDLET_TUNING_MAX_HZ) return CHORDLET_TUNING_MAX_HZ;
+  return v;
 }
 
 static int clamp_smoothing(float v) {
@@ -283,6 +296,8 @@ static void connect_port(LV2_Handle h, uint32_t port, void *data) {
   case PORT_BASS: p->bass_out = data; break;
   case PORT_CONFIDENCE: p->confidence_out = data; break;
   case PORT_LATENCY: p->latency_out = data; break;
+  case PORT_TUNING: p->tuning = data; break;
+  case PORT_TUNING_OUT: p->tuning_out = data; break;
   default: break;
   }
 }
@@ -448,6 +463,8 @@ static void run(LV2_Handle h, uint32_t n) {
   }
 
   if (p->stream) {
+    /* Cheap (an atomic store): the worker moves the front end when it differs. */
+    chordlet_stream_set_tuning(p->stream, tuning_control(p->tuning));
     chordlet_stream_process(p->stream, p->in, p->n_channels, n);
     if (chordlet_stream_pending(p->stream) > 0 && !atomic_load_explicit(&p->run_in_flight, memory_order_acquire)) {
       job j = {.kind = JOB_RUN, .stream = p->stream};
@@ -473,6 +490,7 @@ static void run(LV2_Handle h, uint32_t n) {
   if (p->bass_out) *p->bass_out = e ? (float)e->root : -1.0f;
   if (p->confidence_out) *p->confidence_out = e ? e->confidence : 0.0f;
   if (p->latency_out) *p->latency_out = p->stream ? (float)(1e3 * chordlet_stream_latency(p->stream)) : 0.0f;
+  if (p->tuning_out) *p->tuning_out = p->stream ? (float)chordlet_stream_tuning(p->stream, NULL) : 440.0f;
   if (p->notify) lv2_atom_forge_pop(&p->forge, &p->notify_frame);
 }
 

@@ -97,6 +97,8 @@ for variant in build build/asan; do
   # The UI: jalv on Xvfb, and valgrind (which cannot run under ASan)
   [ "$tag" = gcc ] && run "[$tag] ui_jalv" "$LOGS/$tag-ui_jalv.log" sh tests/ui_jalv.sh "$variant"
   run "[$tag] plot_cli" "$LOGS/$tag-plot_cli.log" sh tests/plot_cli.sh "$variant"
+  # make robustness's degradations (sox, oggenc: no chordlet code): once.
+  [ "$tag" = gcc ] && run "[$tag] robustness_cli" "$LOGS/$tag-robustness_cli.log" sh tests/robustness_cli.sh "$variant"
   # The whole data chain killed and resumed: once, on the normal build (it is slow
   # and exercises scripts, not memory safety).
   [ "$tag" = gcc ] && run "[$tag] data_resume" "$LOGS/$tag-data_resume.log" sh tests/data_resume.sh "$variant"

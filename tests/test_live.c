@@ -34,6 +34,8 @@
 
 static const char *MODEL = "models/default.chordlet";
 
+static double tuning_cents(double a4_hz) { return 1200.0 * log2(a4_hz / 440.0); }
+
 /* ------------------------------------------------------- the smoother */
 
 static void test_smoother(void) {
@@ -127,14 +129,27 @@ static const struct {
 /* Piano-like tones: the bass an octave below, the chord in octave 4, each
  * note with 6 decaying harmonics and a plucked envelope. Returns the samples
  * and fills the segments (lead-in and tail in N). */
+static float *progression_tuned(double rate, int repeats, double cents_a, double cents_b, size_t *n_out,
+                                segment *seg, int *n_seg);
+
 static float *progression(double rate, size_t *n_out, segment *seg, int *n_seg) {
-  const double total = LEAD_IN + N_CHORDS * CHORD_SECONDS + 1.0;
+  return progression_tuned(rate, 1, 0.0, 0.0, n_out, seg, n_seg);
+}
+
+/* The progression `repeats` times, its first half tuned cents_a from A4 =
+ * 440 Hz and its second half cents_b (as a band retuning between songs). */
+static float *progression_tuned(double rate, int repeats, double cents_a, double cents_b, size_t *n_out,
+                                segment *seg, int *n_seg) {
+  const int n_chords = N_CHORDS * repeats;
+  const double total = LEAD_IN + n_chords * CHORD_SECONDS + 1.0;
   size_t n = (size_t)(total * rate);
   float *x = calloc(n, sizeof *x);
   int k = 0;
   seg[k++] = (segment){0, LEAD_IN, 169};
-  for (int c = 0; c < N_CHORDS; c++) {
-    double t0 = LEAD_IN + c * CHORD_SECONDS;
+  for (int cc = 0; cc < n_chords; cc++) {
+    const int c = cc % N_CHORDS;
+    const double cents = cc < n_chords / 2 ? cents_a : cents_b;
+    double t0 = LEAD_IN + cc * CHORD_SECONDS;
     seg[k++] = (segment){t0, t0 + CHORD_SECONDS, 14 * PROGRESSION[c].root + PROGRESSION[c].quality};
     size_t i0 = (size_t)(t0 * rate), i1 = (size_t)((t0 + CHORD_SECONDS) * rate);
     for (int v = 0; v <= PROGRESSION[c].n_notes; v++) {
@@ -142,7 +157,7 @@ static float *progression(double rate, size_t *n_out, segment *seg, int *n_seg) 
       int midi = v < PROGRESSION[c].n_notes ? 60 + PROGRESSION[c].root + PROGRESSION[c].notes[v]
                                              : 48 + PROGRESSION[c].root;
       if (v < PROGRESSION[c].n_notes && midi > 67) midi -= 12;
-      double f = 440.0 * pow(2.0, (midi - 69) / 12.0);
+      double f = 440.0 * pow(2.0, (midi - 69) / 12.0 + cents / 1200.0);
       for (size_t i = i0; i < i1 && i < n; i++) {
         double t = (double)(i - i0) / rate;
         double env = (1 - exp(-t / 0.005)) * exp(-t / 1.2) * (i1 - i < rate * 0.02 ? (double)(i1 - i) / (rate * 0.02) : 1);
@@ -152,7 +167,7 @@ static float *progression(double rate, size_t *n_out, segment *seg, int *n_seg) 
       }
     }
   }
-  seg[k++] = (segment){LEAD_IN + N_CHORDS * CHORD_SECONDS, total, 169};
+  seg[k++] = (segment){LEAD_IN + n_chords * CHORD_SECONDS, total, 169};
   *n_seg = k;
   *n_out = n;
   return x;
@@ -167,17 +182,20 @@ static int truth_at(const segment *seg, int n_seg, double t) {
 typedef struct run_result {
   chordlet_event events[256];
   double seen_at[256]; /* input processed when the event was read */
+  double tuning_hz[2048]; /* chordlet_stream_tuning after each 0.1 s of input (tuning tests) */
+  int n_tuning;
   int n_events;
   long rt_calls; /* allocations + frees + locks in process() */
   long work_calls;
   double agreement;
 } run_result;
 
-/* Fraction of hop frames from LEAD_IN to the end of the progression where the
- * chord on display (the last event at or before the frame) is the truth. */
-static double agreement(const run_result *r, const segment *seg, int n_seg, double hop) {
+/* Fraction of hop frames from `from` to `to` where the chord on display
+ * (the last event at or before the frame) is the truth. */
+static double agreement_between(const run_result *r, const segment *seg, int n_seg, double hop, double from,
+                                double to) {
   int good = 0, total = 0;
-  for (double t = LEAD_IN; t < LEAD_IN + N_CHORDS * CHORD_SECONDS; t += hop) {
+  for (double t = from; t < to; t += hop) {
     int shown = 169;
     for (int e = 0; e < r->n_events; e++)
       if (r->events[e].time <= t + 1e-9) shown = r->events[e].chord;
@@ -185,6 +203,11 @@ static double agreement(const run_result *r, const segment *seg, int n_seg, doub
     total++;
   }
   return total ? (double)good / total : 0;
+}
+
+/* ... over the whole progression (from LEAD_IN). */
+static double agreement(const run_result *r, const segment *seg, int n_seg, double hop) {
+  return agreement_between(r, seg, n_seg, hop, LEAD_IN, LEAD_IN + N_CHORDS * CHORD_SECONDS);
 }
 
 /* Block sizes: > 0 fixed, 0 varying (1..1500, seeded). The worker runs after
@@ -369,6 +392,121 @@ static void test_progression(const chordlet_model *m, double rate) {
   free(x);
 }
 
+/* ------------------------------------------------------------------ tuning */
+
+/* A tuned progression in blocks of 64 at 48 kHz, the worker after every
+ * block (counted by the interposer), the front end's A4 sampled every 0.1 s. */
+static void run_tuned(const chordlet_model *m, const float *x, size_t n, run_result *r) {
+  const double rate = 48000;
+  chordlet_error err;
+  chordlet_stream *s = NULL;
+  memset(r, 0, sizeof *r);
+  CHECK(chordlet_stream_create(m, rate, 64, NULL, &s, &err) == CHORDLET_OK, "%s", err.message);
+  if (!s) return;
+  const size_t every = (size_t)(0.1 * rate);
+  for (size_t done = 0; done < n; done += 64) {
+    size_t len = n - done < 64 ? n - done : 64;
+    const float *ch[1] = {x + done};
+    count_on();
+    chordlet_stream_process(s, ch, 1, len);
+    r->rt_calls += count_off();
+    count_on();
+    chordlet_stream_work(s);
+    r->work_calls += count_off();
+    chordlet_event e;
+    while (chordlet_stream_next_event(s, &e))
+      if (r->n_events < 256) r->events[r->n_events++] = e;
+    if ((done + len) / every > done / every && r->n_tuning < 2048) r->tuning_hz[r->n_tuning++] = chordlet_stream_tuning(s, NULL);
+  }
+  CHECK(chordlet_stream_frames_dropped(s) == 0, "dropped frames");
+  chordlet_stream_free(s);
+}
+
+/* The first time (s) from which the front end stays within tol cents of
+ * `cents`, looking at samples [from, to) of the trace; -1 if never. */
+static double settled_at(const run_result *r, int from, int to, double cents, double tol) {
+  int first = -1;
+  for (int i = from; i < to && i < r->n_tuning; i++) {
+    double c = 1200.0 * log2(r->tuning_hz[i] / 440.0);
+    if (fabs(c - cents) <= tol) {
+      if (first < 0) first = i;
+    } else {
+      first = -1;
+    }
+  }
+  return first < 0 ? -1 : 0.1 * (first + 1);
+}
+
+static void test_tuning(const chordlet_model *m) {
+  const double rate = 48000;
+  segment seg[2 * N_CHORDS + 2];
+  int n_seg;
+  size_t n;
+  run_result *r = calloc(1, sizeof *r);
+  chordlet_error err;
+  chordlet_stream *probe = NULL;
+  CHECK(chordlet_stream_create(m, rate, 64, NULL, &probe, &err) == CHORDLET_OK, "%s", err.message);
+  const double hop = chordlet_stream_hop(probe), latency = chordlet_stream_latency(probe);
+  double hz = chordlet_stream_tuning(probe, NULL);
+  CHECK(hz == 440.0, "a new stream starts at 440 Hz, not %g", hz);
+  CHECK(chordlet_stream_set_tuning(probe, 399.0) == CHORDLET_ERR_RANGE &&
+            chordlet_stream_set_tuning(probe, 481.0) == CHORDLET_ERR_RANGE &&
+            chordlet_stream_set_tuning(probe, NAN) == CHORDLET_ERR_RANGE && chordlet_stream_set_tuning(probe, 415) == 0,
+        "set_tuning's range");
+  chordlet_stream_free(probe);
+
+  /* +40 cents: the estimate within 5 cents within 5 s, the chords right. */
+  float *x = progression_tuned(rate, 1, 40.0, 40.0, &n, seg, &n_seg);
+  run_tuned(m, x, n, r);
+  double t40 = settled_at(r, 0, r->n_tuning, 40.0, 5.0);
+  double acc = agreement(r, seg, n_seg, hop);
+  printf("+40 cents: the front end within 5 cents of it from %.1f s (A4 %.2f Hz at the end); %.1f %% of frames "
+         "right; process() %ld, work() %ld allocations/frees/locks\n",
+         t40, r->tuning_hz[r->n_tuning - 1], 100 * acc, r->rt_calls, r->work_calls);
+  CHECK(t40 >= 0 && t40 <= 5.0, "+40 cents: the estimate settles at %.1f s (need <= 5 s)", t40);
+  CHECK(acc >= 0.90, "+40 cents: %.1f %% of frames right (need 90 %%)", 100 * acc);
+  if (!UNDER_ASAN) CHECK(r->rt_calls == 0 && r->work_calls == 0, "allocations/locks with the tuning tracker");
+  free(x);
+
+  /* The progression twice, +40 cents then -20: the estimate follows. */
+  x = progression_tuned(rate, 2, 40.0, -20.0, &n, seg, &n_seg);
+  run_tuned(m, x, n, r);
+  const double half = LEAD_IN + N_CHORDS * CHORD_SECONDS;
+  const int at_half = (int)(half / 0.1);
+  double before = settled_at(r, 0, at_half, 40.0, 5.0), after = settled_at(r, at_half, r->n_tuning, -20.0, 5.0);
+  double acc_after = agreement_between(r, seg, n_seg, hop, half + 5.0, 2 * half - LEAD_IN);
+  printf("+40 then -20 cents at %.1f s: within 5 cents of +40 from %.1f s, of -20 from %.1f s (%.1f s after the "
+         "change); %.1f %% of frames right from 5 s after it; latency declared %.0f ms\n",
+         half, before, after, after - half, 100 * acc_after, 1e3 * latency);
+  CHECK(before >= 0 && before <= 5.0, "+40: settles at %.1f s", before);
+  CHECK(after >= 0 && after - half <= 5.0, "-20 after the change: settles %.1f s after it", after - half);
+  CHECK(acc_after >= 0.90, "after the change: %.1f %% of frames right", 100 * acc_after);
+  if (!UNDER_ASAN) CHECK(r->rt_calls == 0 && r->work_calls == 0, "allocations/locks with the tuning tracker");
+  free(x);
+
+  /* A fixed A4 of 415 Hz (baroque pitch): music there is named as at 440. */
+  x = progression_tuned(rate, 1, tuning_cents(415.0), tuning_cents(415.0), &n, seg, &n_seg);
+  chordlet_stream_options o;
+  chordlet_stream_options_default(&o);
+  o.tuning_hz = 415.0;
+  chordlet_stream *s = NULL;
+  CHECK(chordlet_stream_create(m, rate, 64, &o, &s, &err) == CHORDLET_OK, "%s", err.message);
+  memset(r, 0, sizeof *r);
+  if (s) {
+    feed_song(s, x, n, r);
+    CHECK(fabs(chordlet_stream_tuning(s, NULL) - 415.0) < 1e-9, "fixed at 415 Hz: %g", chordlet_stream_tuning(s, NULL));
+    acc = agreement(r, seg, n_seg, hop);
+    printf("fixed A4 = 415 Hz on music at 415 Hz: %.1f %% of frames right\n", 100 * acc);
+    CHECK(acc >= 0.90, "at 415 Hz: %.1f %% of frames right", 100 * acc);
+    chordlet_stream_free(s);
+  }
+  o.tuning_hz = 500;
+  CHECK(chordlet_stream_create(m, rate, 64, &o, &s, &err) == CHORDLET_ERR_RANGE && strstr(err.message, "400"),
+        "A4 = 500 Hz refused: %s", err.message);
+  free(x);
+  free(r);
+}
+
 /* --------------------------------------------- reset, bad input, bad use */
 
 static void test_robustness(const chordlet_model *m) {
@@ -511,6 +649,7 @@ int main(void) {
   test_progression(m, 44100);
   test_progression(m, 48000);
   test_robustness(m);
+  test_tuning(m);
   test_model_errors();
   chordlet_model_free(m);
   printf("%d checks, %d failed\n", check_count, check_failures);

@@ -91,7 +91,7 @@ typedef struct host {
   float *in[2], *out[2];
   float controls[32];
   uint32_t port_threshold, port_smoothing, port_chord, port_root, port_quality, port_bass, port_confidence,
-      port_latency, port_control, port_notify, port_midi;
+      port_latency, port_control, port_notify, port_midi, port_tuning, port_tuning_hz;
   union {
     LV2_Atom_Sequence seq;
     uint64_t align; /* events hold 64-bit times: 8-byte alignment */
@@ -165,9 +165,12 @@ static int host_open(host *h, LilvWorld *world, const char *uri, double rate, in
   h->port_control = port_index(h, "control");
   h->port_notify = port_index(h, "notify");
   h->port_midi = port_index(h, "midi_out");
+  h->port_tuning = port_index(h, "tuning");
+  h->port_tuning_hz = port_index(h, "tuning_hz");
   const uint32_t ctl[] = {h->port_threshold, h->port_smoothing, h->port_chord, h->port_root, h->port_quality,
-                          h->port_bass, h->port_confidence, h->port_latency};
-  for (int i = 0; i < 8; i++) lilv_instance_connect_port(h->instance, ctl[i], &h->controls[ctl[i]]);
+                          h->port_bass, h->port_confidence, h->port_latency, h->port_tuning, h->port_tuning_hz};
+  for (int i = 0; i < 10; i++) lilv_instance_connect_port(h->instance, ctl[i], &h->controls[ctl[i]]);
+  h->controls[h->port_tuning] = 0; /* auto */
   h->controls[h->port_threshold] = 0;
   h->controls[h->port_smoothing] = 4;
   lilv_instance_connect_port(h->instance, h->port_control, &h->control);
@@ -422,6 +425,20 @@ static void test_song(LilvWorld *world, double rate) {
     CHECK(!cur->audio_changed, "the audio did not pass through untouched");
     if (!UNDER_ASAN) CHECK(cur->rt_calls == 0, "run() made %ld allocations/frees/locks", cur->rt_calls);
     CHECK(cur->latency_ms > 0 && cur->latency_ms <= 300, "latency output %.1f ms", (double)cur->latency_ms);
+    if (b == 0) {
+      /* The tuning output: the progression is at A4 = 440 Hz (auto finds it);
+       * then the control fixes A4 = 442 Hz and the output follows. */
+      const float auto_hz = h.controls[h.port_tuning_hz];
+      h.controls[h.port_tuning] = 442.0f;
+      song_result fixed;
+      play(&h, x, (size_t)rate, rate, 64, &fixed);
+      free(fixed.chord_at_hop);
+      printf("  tuning output: %.2f Hz in auto on music at 440 Hz; %.2f Hz with the control at 442\n",
+             (double)auto_hz, (double)h.controls[h.port_tuning_hz]);
+      CHECK(fabs(1200 * log2(auto_hz / 440.0)) <= 5.0, "auto tuning output %.2f Hz on music at 440 Hz", (double)auto_hz);
+      CHECK(fabs(h.controls[h.port_tuning_hz] - 442.0f) < 1e-3, "fixed tuning output %.3f Hz",
+            (double)h.controls[h.port_tuning_hz]);
+    }
     if (blocks[b] == 64 || blocks[b] == 1) {
       /* Measured: a change shows on the chord output this long after it sounds
        * (to the block's end); the latency port says how long it should. */
@@ -607,13 +624,17 @@ static void test_swap_state_junk(LilvWorld *world) {
           "restoring a broken model succeeded");
 
     /* Restart (deactivate/activate), then junk: NaN, infinities, clipping,
-     * DC, silence. The outputs stay finite; silence ends in N. */
+     * DC, silence. The outputs stay finite; silence ends in N. Silence lasts
+     * 3 s, past the network's 2.56 s of context: within it the readout may
+     * still show what the junk suggested (the clipped square wave reads as
+     * G, and moves the tuning estimate to +36 cents, where DC does not clear
+     * it). */
     lilv_instance_deactivate(h2.instance);
     lilv_instance_activate(h2.instance);
     long junk_calls = 0;
     int finite = 1;
     for (int kind = 0; kind < 5; kind++) {
-      for (int k = 0; k < 100; k++) {
+      for (int k = 0; k < (kind == 4 ? 300 : 100); k++) {
         for (int i = 0; i < 441; i++) {
           float v = kind == 0 ? NAN : kind == 1 ? (i % 2 ? INFINITY : -INFINITY) : kind == 2 ? (i % 20 < 10 ? 5 : -5)
                                    : kind == 3 ? 0.8f : 0;
@@ -624,7 +645,7 @@ static void test_swap_state_junk(LilvWorld *world) {
         finite &= isfinite(h2.out[0][0]) || kind < 2;
       }
     }
-    printf("junk input: outputs finite %d, chord after 1 s of silence %d, run(): %ld allocations/frees/locks\n", finite,
+    printf("junk input: outputs finite %d, chord after 3 s of silence %d, run(): %ld allocations/frees/locks\n", finite,
            (int)h2.controls[h2.port_chord], junk_calls);
     CHECK(finite, "a control output went NaN or infinite");
     CHECK((int)h2.controls[h2.port_chord] == 169, "silence shows chord %d, not N", (int)h2.controls[h2.port_chord]);

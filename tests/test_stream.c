@@ -331,7 +331,7 @@ static void test_kernels(double rate) {
       cqt_plan_combine(plan, g, (const float *const *)spectra, spec);
       X = spec;
     }
-    cqt_plan_bins(plan, g, G->first_bin, G->n_bins, X, mag);
+    cqt_plan_bins(plan, NULL, g, G->first_bin, G->n_bins, X, mag);
     const int centre = G->n_fft - 1 - G->frame_end;
     double peak = 0, d = 0;
     for (int b = G->first_bin; b < G->first_bin + G->n_bins; b++) {
@@ -711,6 +711,104 @@ static void test_edges(void) {
   printf("edges: bad rates and arguments refused, silence exact, overflow counted, garbage input cleaned\n");
 }
 
+/* ------------------------------------------------------------------ tuning */
+
+static float *offline_tuned(const cqt_params *p, double cents, const float *x, size_t n, double rate, size_t *T) {
+  float *F = NULL;
+  chordlet_error err = {0};
+  chordlet_status st = cqt_features_offline_tuned(p, cents, x, n, rate, &F, T, &err);
+  CHECK(st == CHORDLET_OK, "offline at %g Hz, %g cents: %s", rate, cents, err.message);
+  return F;
+}
+
+/* A plan sized for every user tuning (400..480 Hz) keeps the untuned plan's
+ * groups and FFTs, and its frames at 0 cents are the untuned ones, bit for
+ * bit; tuned frames follow the definition at the tuned frequencies; a stream
+ * moved to another tuning mid-way gives, frame by frame, exactly the frames
+ * of one tuning or the other, switching at one frame boundary. */
+static void test_tuning(double rate) {
+  cqt_params p;
+  cqt_params_default(&p);
+  chordlet_error err = {0};
+  cqt_plan *plain, *wide;
+  if (cqt_plan_create(&p, rate, &plain, &err) ||
+      cqt_plan_create_tuned(&p, rate, 0.0, -166.0, 151.0, &wide, &err)) {
+    CHECK(0, "plans at %g Hz: %s", rate, err.message);
+    return;
+  }
+  const cqt_layout *A = cqt_plan_layout(plain), *B = cqt_plan_layout(wide);
+  CHECK(A->n_groups == B->n_groups, "groups");
+  for (int g = 0; g < A->n_groups && g < B->n_groups; g++)
+    CHECK(A->groups[g].n_fft == B->groups[g].n_fft && A->groups[g].n_parts == B->groups[g].n_parts &&
+              A->groups[g].first_bin == B->groups[g].first_bin && A->groups[g].n_spectrum <= B->groups[g].n_spectrum,
+          "%g Hz group %d: the wide plan changed the FFTs", rate, g);
+  size_t n, T0, T1, T;
+  float *x = music(rate, 2.0, &n);
+  float *F0 = offline(&p, x, n, rate, &T0), *F40 = offline_tuned(&p, 40.0, x, n, rate, &T1);
+  float *Fw = NULL;
+  CHECK(cqt_features_offline_plan(wide, x, n, &Fw, &T, &err) == CHORDLET_OK && T == T0 &&
+            memcmp(Fw, F0, T * (size_t)p.n_bins * sizeof *Fw) == 0,
+        "%g Hz: the wide plan at 0 cents is not the untuned front end", rate);
+  free(Fw);
+  /* +40 cents against the definition. */
+  const size_t K = (size_t)p.n_bins, H = (size_t)llround(p.hop_seconds * rate);
+  double mag[CQT_MAX_BINS], worst = 0;
+  for (size_t j = 5; j < T1; j += 17) {
+    CHECK(cqt_reference_frame_tuned(&p, 40.0, rate, x, n, (long long)(j * H), mag, &err) == CHORDLET_OK, "%s",
+          err.message);
+    double peak = 0;
+    for (size_t b = 0; b < K; b++) peak = fmax(peak, mag[b]);
+    for (size_t b = 0; b < K; b++) worst = fmax(worst, fabs(exp(F40[j * K + b]) - p.log_eps - mag[b]) / peak);
+  }
+  CHECK(worst <= 1e-5, "%g Hz, +40 cents: %g of the peak from the definition", rate, worst);
+  /* Out of range: refused, the set untouched. */
+  cqt_kernels *spare;
+  CHECK(cqt_kernels_create(wide, &spare, &err) == CHORDLET_OK, "spare: %s", err.message);
+  CHECK(cqt_kernels_build(wide, spare, 160.0) == CHORDLET_ERR_RANGE && cqt_kernels_cents(spare) == 0.0,
+        "a tuning outside the plan's range");
+  CHECK(cqt_kernels_build(wide, spare, 40.0) == CHORDLET_OK && cqt_kernels_cents(spare) == 40.0, "build");
+  /* The hand-over, in blocks of 100 samples: the request lands after a third. */
+  cqt_stream *s;
+  CHECK(cqt_stream_create_shared(wide, &s, &err) == CHORDLET_OK, "stream: %s", err.message);
+  float *F = calloc((T0 + 2) * K, sizeof *F);
+  size_t got = 0, i = 0;
+  bool requested = false;
+  while (i < n) {
+    size_t b = n - i < 100 ? n - i : 100;
+    if (!requested && i >= n / 3) {
+      CHECK(cqt_stream_kernels_in_use(s) == cqt_stream_kernels_requested(s), "nothing pending");
+      cqt_stream_request_kernels(s, spare);
+      requested = true;
+    }
+    got += cqt_stream_process(s, x + i, b, F + got * K, T0 + 2 - got);
+    i += b;
+  }
+  got += cqt_stream_process(s, NULL, (T0 - 1) * H + cqt_stream_delay_samples(s) - n, F + got * K, T0 + 2 - got);
+  CHECK(got == T0, "frames");
+  CHECK(cqt_stream_kernels_in_use(s) == spare && cqt_stream_tuning_cents(s) == 40.0, "adopted");
+  size_t switch_at = T0;
+  for (size_t j = 0; j < T0; j++) {
+    bool is0 = memcmp(F + j * K, F0 + j * K, K * sizeof *F) == 0, is40 = memcmp(F + j * K, F40 + j * K, K * sizeof *F) == 0;
+    if (switch_at == T0 && !is0) switch_at = j;
+    CHECK(j < switch_at ? is0 : is40, "%g Hz frame %zu is neither all untuned nor all +40 cents (switch at %zu)",
+          rate, j, switch_at);
+  }
+  /* The request came at input n/3: the first frame started after it. */
+  size_t expect = (n / 3 + 99) / 100 * 100; /* the block where it was made */
+  CHECK(switch_at > 0 && switch_at < T0 && switch_at * H + cqt_stream_delay_samples(s) >= expect,
+        "switched at frame %zu", switch_at);
+  printf("tuning at %6g Hz: +40 cents %.2g of the peak from the definition; switch at frame %zu of %zu\n", rate,
+         worst, switch_at, T0);
+  cqt_stream_free(s);
+  cqt_kernels_free(spare);
+  free(F);
+  free(F0);
+  free(F40);
+  free(x);
+  cqt_plan_free(plain);
+  cqt_plan_free(wide);
+}
+
 int main(void) {
   test_params();
   test_decimator_taps();
@@ -726,5 +824,9 @@ int main(void) {
   test_rates();
   test_reset_and_shared();
   test_edges();
+  test_tuning(22050);
+  test_tuning(44100);
+  test_tuning(48000);
+  test_tuning(96000);
   return check_summary("test_stream");
 }

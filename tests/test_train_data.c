@@ -69,7 +69,7 @@ static void test_windows_and_shift(void) {
   train_set s;
   set_alloc(&s, B, T);
   s.n_songs = 1;
-  train_song song = {"song.flac", 0, T};
+  train_song song = {"song.flac", 0, T, NULL};
   s.songs = &song;
   EXPECT(s.features && s.labels && s.pseudo && s.teacher);
   for (int t = 0; t < T; t++) {
@@ -180,7 +180,7 @@ static void test_decimate(void) {
   EXPECT(s.songs && s.features && s.labels && s.pseudo && s.teacher);
   size_t g = 0;
   for (int k = 0; k < 3; k++) {
-    s.songs[k] = (train_song){NULL, g, lengths[k]};
+    s.songs[k] = (train_song){NULL, g, lengths[k], NULL};
     for (int t = 0; t < lengths[k]; t++, g++) { /* every value encodes (song, frame) */
       for (int b = 0; b < B; b++) s.features[g * B + b] = half_from_float((float)(100 * k + t) + b * 0.25f);
       s.labels[g] = (int16_t)(10 * k + t);

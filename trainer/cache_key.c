@@ -31,6 +31,11 @@ int cache_hash_file(const char *path, uint64_t *hash) {
 }
 
 int cache_path(const char *dir, const char *input, const void *settings, size_t n, char *out, size_t size) {
+  return cache_path_tagged(dir, input, "", settings, n, out, size);
+}
+
+int cache_path_tagged(const char *dir, const char *input, const char *tag, const void *settings, size_t n, char *out,
+                      size_t size) {
   XXH3_state_t *state = XXH3_createState();
   if (!state) return -1;
   XXH3_64bits_reset(state);
@@ -43,7 +48,7 @@ int cache_path(const char *dir, const char *input, const void *settings, size_t 
   base = base ? base + 1 : input;
   const char *dot = strrchr(base, '.');
   int stem = dot && dot != base ? (int)(dot - base) : (int)strlen(base);
-  int k = snprintf(out, size, "%s/%.*s-%016llx.chordlet", dir, stem, base, (unsigned long long)key);
+  int k = snprintf(out, size, "%s/%.*s%s-%016llx.chordlet", dir, stem, base, tag, (unsigned long long)key);
   return (k > 0 && (size_t)k < size) ? 0 : -1;
 }
 

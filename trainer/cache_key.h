@@ -16,6 +16,10 @@ int cache_hash_file(const char *path, uint64_t *hash);
  * bytes and `settings` (n bytes). 0 on success, -1 if the input cannot be
  * read or the path does not fit. */
 int cache_path(const char *dir, const char *input, const void *settings, size_t n, char *out, size_t size);
+/* The same with `tag` after the stem: dir/<stem><tag>-<key>.chordlet (an
+ * augmented variant's ".a2"). */
+int cache_path_tagged(const char *dir, const char *input, const char *tag, const void *settings, size_t n, char *out,
+                      size_t size);
 
 /* Creates dir and its missing parents (like mkdir -p); 0 on success, -1 with
  * errno set otherwise. */

@@ -12,7 +12,15 @@
  * The key hashes the audio's bytes, the front end's parameters, the format,
  * the .lab's bytes and the pseudo-label settings: any change gives a new
  * cache, an existing one is a finished job (resume). Audio is read at
- * 22050 Hz (libsoxr, as everywhere) whatever its rate. */
+ * 22050 Hz (libsoxr, as everywhere) whatever its rate.
+ *
+ * With --augment SPEC, it writes K degraded variants of every input instead
+ * (augment.h: detune, reverb, eq, noise, level, lossy), each a song of its own
+ * for the training loader: DIR/<stem>.a<k>-<key>.chordlet, source.name
+ * "<stem>.a<k>.<ext>", the drawn settings in augment.* metadata. Their key
+ * also hashes the spec, the seed and k. A detuned variant runs
+ * 2^(-cents/1200) times as long: the .lab's times and the teacher's frames
+ * (from the clean audio's pseudo-labels) are scaled by that factor. */
 #define _POSIX_C_SOURCE 200809L
 #include <errno.h>
 #include <stdbool.h>
@@ -25,6 +33,7 @@
 
 #include "align.h"
 #include "audiofile.h"
+#include "augment.h"
 #include "cache_key.h"
 #include "commands.h"
 #include "inputs.h"
@@ -35,11 +44,14 @@
 #include "modelfile.h"
 #include "pseudo_label.h"
 #include "stream.h"
+#include "tuning.h"
 #include "vocab.h"
 #include "worker_pool.h"
 
 #define PROGRAM "chordlet-train features"
-enum { FEATURES_FORMAT = 1, READ_RATE = 22050 };
+/* Format 2: frames at the audio's estimated tuning (engine/tuning.h), as
+ * the students hear music; format 1 caches were at 440 Hz. */
+enum { FEATURES_FORMAT = 2, READ_RATE = 22050 };
 
 static void usage(FILE *out) {
   fprintf(out,
@@ -53,7 +65,22 @@ static void usage(FILE *out) {
           "  --pseudo DIR      pseudo-label caches (chordlet-train pseudo-label --out DIR)\n"
           "  --model FILE      the teacher those were made with (default models/teacher.chordlet)\n"
           "  --folds N         ... and its number of folds (default: the model's)\n"
-          "  --jobs N          worker processes (default: the number of cores)\n");
+          "  --jobs N          worker processes (default: the number of cores)\n"
+          "  --tuning T        the front end's reference pitch: auto (default: estimated from\n"
+          "                    each file, as chordlet transcribe does), or a fixed A4 (440, -30c)\n"
+          "  --augment SPEC    write K degraded variants of every input instead of its\n"
+          "                    clean cache. SPEC: a comma list of KIND[=RANGE][@P]:\n"
+          "                      detune  cents: M (-M..M) or LO:HI   default 50\n"
+          "                      reverb  RT60 s LO:HI[:WETLO:WETHI]  0.2:1.2:0.2:0.7\n"
+          "                      eq      high-pass, low-pass LO:HI Hz 50:400:2500:10000\n"
+          "                      noise   SNR dB                      10:30\n"
+          "                      level   peak dBFS                   -40:0\n"
+          "                      lossy   Ogg Vorbis quality 0..1     0:0.5\n"
+          "                    @P: the chance a variant gets the kind (default 1); `all`\n"
+          "                    turns on every kind not named, at 0.5 (all@P: at P).\n"
+          "                    Examples: all; detune=50; all,level=-30:0@1\n"
+          "  --variants K      variants per input with --augment (default 1)\n"
+          "  --seed N          the seed of the augmentation draws (default 0)\n");
 }
 
 typedef struct context {
@@ -62,6 +89,14 @@ typedef struct context {
   uint64_t model_hash;
   int n_folds;
   cqt_params params;
+  tuning_params tuning;
+  double tuning_hz; /* 0: estimate each file's tuning */
+  /* --augment: variants 1..n_variants of every input (job = input * n_variants
+   * + variant - 1); n_variants 0 makes the clean caches */
+  augment_spec augment;
+  int n_variants;
+  uint64_t seed;
+  char job_label[512]; /* job_name's answer (the parent's, one at a time) */
 } context;
 
 /* NAME.lab next to NAME.<ext>, if there is one. */
@@ -73,9 +108,23 @@ static bool lab_beside(const char *input, char *out, size_t size) {
   return k > 0 && (size_t)k < size && stat(out, &st) == 0;
 }
 
+static size_t job_input(const context *c, size_t job) { return c->n_variants ? job / (size_t)c->n_variants : job; }
+/* 1..K, or 0 for the clean cache */
+static int job_variant(const context *c, size_t job) {
+  return c->n_variants ? (int)(job % (size_t)c->n_variants) + 1 : 0;
+}
+
+static const char *base_name(const char *path) {
+  const char *slash = strrchr(path, '/');
+  return slash ? slash + 1 : path;
+}
+
 static const char *job_name(void *ctx, size_t job) {
-  const char *p = ((context *)ctx)->inputs.paths[job], *slash = strrchr(p, '/');
-  return slash ? slash + 1 : p;
+  context *c = ctx;
+  const char *base = base_name(c->inputs.paths[job_input(c, job)]);
+  if (!c->n_variants) return base;
+  snprintf(c->job_label, sizeof c->job_label, "%s a%d", base, job_variant(c, job));
+  return c->job_label;
 }
 
 /* Everything that shapes a cache besides the audio's bytes, as text. */
@@ -86,11 +135,13 @@ static int settings_text(const context *c, const char *input, char *out, size_t 
   const cqt_params *p = &c->params;
   int k = snprintf(out, size,
                    "features %d; stream %d %.17g %.17g %.17g %d %d %.17g %.17g %.17g %d %.17g; lab %016llx; "
-                   "pseudo %s %016llx %d",
+                   "pseudo %s %016llx %d; tuning %.17g %d %.17g %.17g %.17g %.17g %.17g",
                    FEATURES_FORMAT, p->version, p->hop_seconds, p->delay_seconds, p->fmin_hz, p->n_bins,
                    p->bins_per_octave, p->q, p->min_window_seconds, p->max_window_seconds, p->window, p->log_eps,
                    (unsigned long long)lab_hash, c->pseudo_dir ? "yes" : "no",
-                   (unsigned long long)c->model_hash, c->n_folds);
+                   (unsigned long long)c->model_hash, c->n_folds, c->tuning_hz, c->tuning.version,
+                   c->tuning.window_seconds, c->tuning.hop_seconds, c->tuning.fmin_hz, c->tuning.fmax_hz,
+                   c->tuning.min_peaks);
   return (k > 0 && (size_t)k < size) ? 0 : -1;
 }
 
@@ -107,8 +158,9 @@ static void frame_labels(const lab_file *lab, size_t T, double hop, float *label
   }
 }
 
-static chordlet_status aligned_pseudo_labels(const context *c, const char *input, size_t T, float *p170,
-                                             chordlet_error *err) {
+/* time_scale: the audio's duration over the clean input's (a detuned variant's). */
+static chordlet_status aligned_pseudo_labels(const context *c, const char *input, double time_scale, size_t T,
+                                             float *p170, chordlet_error *err) {
   char path[4096];
   if (pseudo_label_cache_path(c->pseudo_dir, input, c->model_hash, c->n_folds, path, sizeof path))
     return chordlet_fail(err, CHORDLET_ERR_IO, "cannot read %s", input);
@@ -128,7 +180,7 @@ static chordlet_status aligned_pseudo_labels(const context *c, const char *input
     if (!centres) s = chordlet_fail(err, CHORDLET_ERR_NO_MEMORY, "out of memory");
     for (size_t j = 0; !s && j < T; j++) centres[j] = j * c->params.hop_seconds;
     if (!s)
-      s = align_box_average(t->data, (size_t)t->dims[0], VOCAB_SIZE, frame_seconds, centres, T,
+      s = align_box_average(t->data, (size_t)t->dims[0], VOCAB_SIZE, frame_seconds * time_scale, centres, T,
                             c->params.hop_seconds, p170, err);
     free(centres);
   }
@@ -136,12 +188,66 @@ static chordlet_status aligned_pseudo_labels(const context *c, const char *input
   return s;
 }
 
+/* ---- augmented variants (augment.h) ---- */
+
+/* The variant's part of the key: the spec (exact), the seed, the index. */
+static int variant_settings_text(const context *c, int variant, char *out, size_t size) {
+  char spec[AUG_SPEC_TEXT_MAX];
+  if (augment_spec_key_text(&c->augment, spec, sizeof spec)) return -1;
+  size_t at = strlen(out);
+  int k = snprintf(out + at, size - at, "; augment 1 %s seed %llu variant %d", spec, (unsigned long long)c->seed,
+                   variant);
+  return (k > 0 && (size_t)k < size - at) ? 0 : -1;
+}
+
+/* "<stem>.a<k>.<ext>": the variant's song name (the loader's source.name). */
+static void variant_name(const char *input, int variant, char *out, size_t size) {
+  const char *base = base_name(input), *dot = strrchr(base, '.');
+  if (!dot || dot == base) dot = base + strlen(base);
+  snprintf(out, size, "%.*s.a%d%s", (int)(dot - base), base, variant, dot);
+}
+
+/* Replaces the clean samples by the variant's. */
+static chordlet_status augment_audio(const context *c, const char *input, int variant, audio_buffer *audio,
+                                     augment_draw *draw, double *peak_gain, chordlet_error *err) {
+  augment_draw_variant(&c->augment, c->seed, base_name(input), variant, draw);
+  float *y;
+  size_t n;
+  chordlet_status s = augment_apply(draw, audio->samples, audio->n_samples, audio->sample_rate, &y, &n, peak_gain, err);
+  if (s) {
+    char why[sizeof err->message]; /* err is the message's source and its destination */
+    snprintf(why, sizeof why, "%s", err->message);
+    return chordlet_fail(err, s, "%s (variant %d): %s", input, variant, why);
+  }
+  free(audio->samples);
+  audio->samples = y;
+  audio->n_samples = n;
+  return CHORDLET_OK;
+}
+
+static void lab_scale_times(lab_file *lab, double scale) {
+  for (size_t i = 0; i < lab->n_segments; i++) {
+    lab->segments[i].start *= scale;
+    lab->segments[i].end *= scale;
+  }
+}
+
+static chordlet_status write_variant_metadata(const context *c, const char *input, int variant,
+                                              const augment_draw *draw, double peak_gain, model_writer *w,
+                                              chordlet_error *err) {
+  chordlet_status s = augment_write_metadata(draw, &c->augment, c->seed, variant, peak_gain, w, err);
+  return s ? s : model_writer_set_str(w, MK_AUGMENT_SOURCE, base_name(input), err);
+}
+
 static void job_run(void *ctx, size_t job, pool_result *result) {
   context *c = ctx;
-  const char *input = c->inputs.paths[job];
-  char settings[1024], path[4096], lab_path[4096];
+  const char *input = c->inputs.paths[job_input(c, job)];
+  const int variant = job_variant(c, job);
+  char settings[1024 + AUG_SPEC_TEXT_MAX + 64], path[4096], lab_path[4096], tag[16] = "", name[1024];
+  if (variant) snprintf(tag, sizeof tag, ".a%d", variant);
   if (settings_text(c, input, settings, sizeof settings) ||
-      cache_path(c->out_dir, input, settings, strlen(settings), path, sizeof path)) {
+      (variant && variant_settings_text(c, variant, settings, sizeof settings)) ||
+      cache_path_tagged(c->out_dir, input, tag, settings, strlen(settings), path, sizeof path)) {
     snprintf(result->message, sizeof result->message, "cannot read %s (or its .lab)", input);
     result->outcome = POOL_FAILED;
     return;
@@ -158,32 +264,49 @@ static void job_run(void *ctx, size_t job, pool_result *result) {
   lab_file lab = {0};
   bool has_lab = lab_beside(input, lab_path, sizeof lab_path);
   model_writer *w = NULL;
+  augment_draw draw = {0};
+  double peak_gain = 1, cents = 0;
+  int estimated = 0;
   chordlet_status s = audiofile_read(input, READ_RATE, &audio, &err);
+  if (!s && variant) s = augment_audio(c, input, variant, &audio, &draw, &peak_gain, &err);
   if (!s) {
     result->audio_seconds = audio.n_samples / audio.sample_rate;
-    s = cqt_features_offline(&c->params, audio.samples, audio.n_samples, audio.sample_rate, &features, &T, &err);
+    /* After augmentation: a detuned variant's tuning is measured on it. */
+    if (c->tuning_hz > 0)
+      cents = tuning_hz_to_cents(c->tuning_hz);
+    else
+      s = tuning_estimate(&c->tuning, audio.samples, audio.n_samples, audio.sample_rate, &estimated, &cents, &err);
+    if (!s)
+      s = cqt_features_offline_tuned(&c->params, cents, audio.samples, audio.n_samples, audio.sample_rate, &features,
+                                     &T, &err);
   }
   if (!s && has_lab) {
     s = lab_read(lab_path, &lab, &err);
+    if (!s && variant) lab_scale_times(&lab, augment_time_scale(&draw));
     labels = s ? NULL : malloc((T ? T : 1) * sizeof *labels); /* (T) */
     if (!s && !labels) s = chordlet_fail(&err, CHORDLET_ERR_NO_MEMORY, "out of memory");
     if (!s) frame_labels(&lab, T, c->params.hop_seconds, labels);
   }
   if (!s && c->pseudo_dir) {
     p170 = malloc((T ? T : 1) * VOCAB_SIZE * sizeof *p170); /* (T, 170) */
-    s = p170 ? aligned_pseudo_labels(c, input, T, p170, &err)
+    s = p170 ? aligned_pseudo_labels(c, input, variant ? augment_time_scale(&draw) : 1.0, T, p170, &err)
              : chordlet_fail(&err, CHORDLET_ERR_NO_MEMORY, "out of memory");
   }
   if (!s && !(w = model_writer_create())) s = chordlet_fail(&err, CHORDLET_ERR_NO_MEMORY, "out of memory");
+  if (variant) variant_name(input, variant, name, sizeof name);
+  else snprintf(name, sizeof name, "%s", base_name(input));
+  if (!s && variant) s = write_variant_metadata(c, input, variant, &draw, peak_gain, w, &err);
   if (!s) {
-    const char *base = strrchr(input, '/');
     int64_t fdims[2] = {(int64_t)T, c->params.n_bins}, ldims[1] = {(int64_t)T}, pdims[2] = {(int64_t)T, VOCAB_SIZE};
     (void)((s = model_writer_set_str(w, "cache.kind", "student-features", &err)) ||
            (s = model_writer_set_i64(w, "cache.format", FEATURES_FORMAT, &err)) ||
-           (s = model_writer_set_str(w, "source.name", base ? base + 1 : input, &err)) ||
+           (s = model_writer_set_str(w, "source.name", name, &err)) ||
            (s = model_writer_set_f64(w, "source.seconds", result->audio_seconds, &err)) ||
            (s = model_writer_set_str(w, "frontend.kind", FRONTEND_STREAM_CQT, &err)) ||
            (s = cqt_params_write(&c->params, w, &err)) ||
+           (s = tuning_params_write(&c->tuning, w, &err)) ||
+           (s = model_writer_set_f64(w, "frontend.tuning_cents", cents, &err)) ||
+           (s = model_writer_set_i64(w, "frontend.tuning_estimated", estimated, &err)) ||
            (s = model_writer_add_tensor(w, "features", 2, fdims, features, &err)) ||
            (labels && (s = model_writer_add_tensor(w, "labels", 1, ldims, labels, &err))) ||
            (p170 && (s = model_writer_add_tensor(w, "p170", 2, pdims, p170, &err))) ||
@@ -203,10 +326,42 @@ static void job_run(void *ctx, size_t job, pool_result *result) {
   free(p170);
 }
 
+/* --augment SPEC, --variants K, --seed N: BATCH_ARG_TAKEN, or BAD_VALUE with
+ * the reason printed (a usage error, exit 2). */
+static int augment_option(const char *option, const char *value, context *c, bool *variants_given) {
+  char *end;
+  errno = 0;
+  if (!strcmp(option, "--augment")) {
+    chordlet_error err;
+    if (augment_spec_parse(value, &c->augment, &err)) {
+      fprintf(stderr, PROGRAM ": --augment: %s\n", err.message);
+      return BATCH_ARG_BAD_VALUE;
+    }
+  } else if (!strcmp(option, "--variants")) {
+    long k = strtol(value, &end, 10);
+    if (errno || end == value || *end || k < 1 || k > 1000) {
+      fprintf(stderr, PROGRAM ": --variants takes 1..1000, not '%s'\n", value);
+      return BATCH_ARG_BAD_VALUE;
+    }
+    c->n_variants = (int)k;
+    *variants_given = true;
+  } else {
+    unsigned long long seed = strtoull(value, &end, 10);
+    if (errno || end == value || *end || value[0] == '-') {
+      fprintf(stderr, PROGRAM ": --seed takes a whole number >= 0, not '%s'\n", value);
+      return BATCH_ARG_BAD_VALUE;
+    }
+    c->seed = seed;
+  }
+  return BATCH_ARG_TAKEN;
+}
+
 int cmd_features(int argc, char **argv) {
   context c = {0};
   int status = TRAIN_EXIT_USAGE;
+  bool variants_given = false;
   cqt_params_default(&c.params);
+  tuning_params_default(&c.tuning);
   batch_options o;
   batch_options_init(&o);
   for (int i = 1; i < argc; i++) {
@@ -219,6 +374,15 @@ int cmd_features(int argc, char **argv) {
     } else if (!strcmp(a, "--pseudo") && i + 1 < argc) {
       c.pseudo_dir = argv[++i];
       r = BATCH_ARG_TAKEN;
+    } else if (!strcmp(a, "--tuning") && i + 1 < argc) {
+      chordlet_error terr;
+      if (chordlet_tuning_parse(argv[++i], &c.tuning_hz, &terr)) {
+        fprintf(stderr, PROGRAM ": --tuning: %s\n", terr.message);
+        goto done;
+      }
+      r = BATCH_ARG_TAKEN;
+    } else if ((!strcmp(a, "--augment") || !strcmp(a, "--variants") || !strcmp(a, "--seed")) && i + 1 < argc) {
+      r = augment_option(a, argv[++i], &c, &variants_given);
     } else {
       r = batch_options_arg(argc, argv, &i, &o, PROGRAM);
     }
@@ -228,6 +392,17 @@ int cmd_features(int argc, char **argv) {
       usage(stderr);
     }
     if (r == BATCH_ARG_BAD_INPUT) status = TRAIN_EXIT_FAIL;
+    goto done;
+  }
+  if (variants_given && !augment_spec_any(&c.augment)) {
+    fprintf(stderr, PROGRAM ": --variants needs --augment\n\n");
+    usage(stderr);
+    goto done;
+  }
+  if (augment_spec_any(&c.augment) && !c.n_variants) c.n_variants = 1;
+  if (c.augment.kinds[AUG_LOSSY].on && !augment_lossy_available()) {
+    fprintf(stderr, PROGRAM ": --augment lossy: this libsndfile cannot write Ogg Vorbis (built without libvorbis)\n");
+    status = TRAIN_EXIT_FAIL;
     goto done;
   }
   int finished = batch_options_finish(&o, PROGRAM);
@@ -260,7 +435,8 @@ int cmd_features(int argc, char **argv) {
     }
   }
   pool_summary summary;
-  if (worker_pool_run(c.inputs.n, (int)jobs, job_run, job_name, &c, isatty(STDERR_FILENO), PROGRAM, &summary))
+  const size_t n_jobs = c.inputs.n * (size_t)(c.n_variants ? c.n_variants : 1);
+  if (worker_pool_run(n_jobs, (int)jobs, job_run, job_name, &c, isatty(STDERR_FILENO), PROGRAM, &summary))
     goto done;
   fprintf(stderr, PROGRAM ": %zu cached, %zu already cached, %zu failed; %.1f h of audio in %.0f s\n", summary.done,
           summary.skipped, summary.failed, summary.audio_seconds / 3600, summary.wall_seconds);

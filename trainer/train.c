@@ -44,6 +44,7 @@
 #include "model_keys.h"
 #include "modelfile.h"
 #include "student.h"
+#include "tuning.h"
 #include "student_train.h"
 #include "train_checkpoint.h"
 #include "train_data.h"
@@ -380,6 +381,10 @@ static chordlet_status export_model(const char *path, const train_options *o, co
            "chord-annotated MIDI (../shared/data) and Debian's free recorded music. %s",
            chordlet_version(), o->provenance ? o->provenance : "");
   const char *commit = getenv("CHORDLET_COMMIT");
+  /* The estimator the model runs with: the one `features` measured its
+   * caches' tunings with (it has no settings of its own: the defaults). */
+  tuning_params tuning;
+  tuning_params_default(&tuning);
   chordlet_status st;
   (void)((st = student_write(w, c, params, err)) || (st = model_writer_set_str(w, MK_NAME, "student", err)) ||
          (st = model_writer_set_str(w, MK_DESCRIPTION, desc, err)) ||
@@ -390,7 +395,8 @@ static chordlet_status export_model(const char *path, const train_options *o, co
          (st = model_writer_set_str(w, MK_CREATED_BY, "chordlet-train", err)) ||
          (st = model_writer_set_i64(w, MK_STREAMABLE, student_is_streamable(c, fe->hop_seconds), err)) ||
          (st = model_writer_set_str(w, MK_FRONTEND_KIND, FRONTEND_STREAM_CQT, err)) ||
-         (st = cqt_params_write(fe, w, err)) || (st = model_writer_set_str(w, MK_DECODER_KIND, "viterbi", err)) ||
+         (st = cqt_params_write(fe, w, err)) || (st = tuning_params_write(&tuning, w, err)) ||
+         (st = model_writer_set_str(w, MK_DECODER_KIND, "viterbi", err)) ||
          (st = model_writer_set_f64(w, MK_DECODER_PENALTY, 8.0, err)) ||
          (st = model_writer_set_str(w, MK_TRAIN_DATA, data_text, err)) ||
          (st = model_writer_set_str(w, MK_TRAIN_STAGES, stages, err)) ||

@@ -251,7 +251,15 @@ static chordlet_status load_one(train_set *s, const char *path, int keep_teacher
     s->pseudo[o + t] = (int16_t)best;
   }
   train_song *song = &s->songs[s->n_songs];
-  if (!(song->name = strdup(name))) goto nomem;
+  const char *applied = NULL;
+  chordlet_error optional;
+  song->augment = NULL;
+  if (model_file_get_str(m, MK_AUGMENT_APPLIED, &applied, &optional)) applied = NULL; /* a clean cache */
+  if (applied && !(song->augment = strdup(applied))) goto nomem;
+  if (!(song->name = strdup(name))) {
+    free(song->augment);
+    goto nomem;
+  }
   song->offset = o;
   song->n_frames = T;
   s->n_songs++;
@@ -330,7 +338,10 @@ chordlet_status train_set_load(train_set *s, const char *const *paths, int n_pat
 }
 
 void train_set_free(train_set *s) {
-  for (int i = 0; i < s->n_songs; i++) free(s->songs[i].name);
+  for (int i = 0; i < s->n_songs; i++) {
+    free(s->songs[i].name);
+    free(s->songs[i].augment);
+  }
   free(s->songs);
   free(s->features);
   free(s->labels);

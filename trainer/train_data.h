@@ -28,6 +28,7 @@ typedef struct train_song {
   char *name;    /* the audio file's name */
   size_t offset; /* first frame in the set's arrays */
   int n_frames;
+  char *augment; /* an augmented variant's applied kinds ("detune,noise", "none"), NULL if clean */
 } train_song;
 
 typedef struct train_set {
