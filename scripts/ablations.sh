@@ -7,6 +7,9 @@
 #             (PAPER.md 1.6, the paper's Figure 5 question);
 #   shift     stage 2 (alpha 0.3) with pitch-shift augmentation -5..+6
 #             semitones in the feature domain against none;
+#   augment   training-audio augmentation, each kind alone and all together,
+#             scored under make robustness's conditions on the validation split
+#             (details at the case below; AUG_KINDS, AUG_STEPS, AUG_INIT);
 #   alpha-offline  the file-mode student's stage 2 (its shape, frame step and
 #             budget: scripts/offline-student.sh) with KD weight 0, 0.3 and
 #             0.6 from make model's file-mode stage 1; alpha 0 is make model's
@@ -75,6 +78,53 @@ for w in $WHICH; do
       $TRAIN stage2 -q --resume --steps "$O_S2" --lr "$LR2" --valid-every $((O_S2 / 5)) --alpha "$a" $O_ARGS \
         --init "$RUNS/offline-stage1/best.chordlet" --out "$out" --train "$DATA/features/labelled" $VALID
       echo "file-mode stage 2, $O_S2 steps, lr $LR2, alpha $a: $(best "$out")"
+    done
+    ;;
+  augment)
+    # Each kind of training-audio augmentation (trainer/augment.c) alone, and all
+    # of them (each at 0.5): the file-mode student fine-tuned from AUG_INIT (the
+    # shipped one) for AUG_STEPS at lr 1e-4, KD weight 0, on the labelled pool
+    # plus one degraded variant of every third labelled song, against the same
+    # fine-tuning on the labelled pool alone (control). Each is scored by make
+    # robustness on the validation split's 45 pop909cl songs (ROBUSTNESS_SPLIT=valid):
+    # the control and `all` under every condition, each kind on clean audio and the
+    # conditions it is meant for. Tables: work/ablation/augment-*.md.
+    AUG_KINDS=${AUG_KINDS:-detune level reverb eq noise lossy all}
+    AUG_STEPS=${AUG_STEPS:-600}
+    AUG_INIT=${AUG_INIT:-models/offline.chordlet}
+    find "$DATA"/audio/labelled -name '*.flac' | sort | awk 'NR % 3 == 1' >"$OUT/aug-third.txt"
+    aug_run() { # NAME TRAIN...: a fine-tuning run, echoes its best model
+      name=$1
+      shift
+      # shellcheck disable=SC2086
+      $TRAIN stage2 -q --resume --steps "$AUG_STEPS" --lr 1e-4 --valid-every "$AUG_STEPS" --alpha 0 $O_ARGS \
+        --init "$AUG_INIT" --out "$OUT/aug-$name" "$@" $VALID >&2
+    }
+    aug_run control --train "$DATA/features/labelled"
+    models="control=$OUT/aug-control/best.chordlet"
+    for k in $AUG_KINDS; do
+      $TRAIN features -q --augment "$k" --variants 1 --seed 1 --out "$DATA/features/aug-$k" "$OUT/aug-third.txt"
+      aug_run "$k" --train "$DATA/features/labelled" --train "$DATA/features/aug-$k"
+    done
+    robust() { # TABLE MODELS CONDITIONS
+      ROBUSTNESS_SPLIT=valid ROBUSTNESS_MODELS="$2" ROBUSTNESS_CONDITIONS="$3" sh scripts/robustness.sh >/dev/null
+      cp work/robustness-valid/table.md "$OUT/augment-$1.md"
+      cat "$OUT/augment-$1.md"
+    }
+    all_models=$models
+    case " $AUG_KINDS " in *" all "*) all_models="$models all=$OUT/aug-all/best.chordlet" ;; esac
+    robust every "$all_models" "detune-50c detune-30c detune-15c detune+15c detune+30c detune+45c gain-30dB reverb band300-3400 pink20dB vorbis64k"
+    for k in $AUG_KINDS; do
+      case $k in
+        detune) conds="detune-50c detune-30c detune-15c detune+15c detune+30c detune+45c" ;;
+        level) conds=gain-30dB ;;
+        reverb) conds=reverb ;;
+        eq) conds=band300-3400 ;;
+        noise) conds=pink20dB ;;
+        lossy) conds=vorbis64k ;;
+        *) continue ;;
+      esac
+      robust "$k" "$models $k=$OUT/aug-$k/best.chordlet" "$conds"
     done
     ;;
   *)

@@ -211,7 +211,8 @@ static double agreement(const run_result *r, const segment *seg, int n_seg, doub
 }
 
 /* Block sizes: > 0 fixed, 0 varying (1..1500, seeded). The worker runs after
- * every block, on this thread. */
+ * every block, on this thread; process() and work() are counted by the
+ * interposer. */
 static void run_blocks(const chordlet_model *m, double rate, const float *x, size_t n, long block, run_result *r) {
   chordlet_error err;
   chordlet_stream *s = NULL;
@@ -230,6 +231,10 @@ static void run_blocks(const chordlet_model *m, double rate, const float *x, siz
     count_on();
     chordlet_stream_work(s);
     r->work_calls += count_off();
+    /* the front end's A4 after every 0.1 s of input (the tuning tests) */
+    const size_t every = (size_t)(0.1 * rate);
+    if ((done + len) / every > done / every && r->n_tuning < 2048)
+      r->tuning_hz[r->n_tuning++] = chordlet_stream_tuning(s, NULL);
     done += len;
     chordlet_event e;
     while (chordlet_stream_next_event(s, &e) && r->n_events < 256) {
@@ -394,34 +399,6 @@ static void test_progression(const chordlet_model *m, double rate) {
 
 /* ------------------------------------------------------------------ tuning */
 
-/* A tuned progression in blocks of 64 at 48 kHz, the worker after every
- * block (counted by the interposer), the front end's A4 sampled every 0.1 s. */
-static void run_tuned(const chordlet_model *m, const float *x, size_t n, run_result *r) {
-  const double rate = 48000;
-  chordlet_error err;
-  chordlet_stream *s = NULL;
-  memset(r, 0, sizeof *r);
-  CHECK(chordlet_stream_create(m, rate, 64, NULL, &s, &err) == CHORDLET_OK, "%s", err.message);
-  if (!s) return;
-  const size_t every = (size_t)(0.1 * rate);
-  for (size_t done = 0; done < n; done += 64) {
-    size_t len = n - done < 64 ? n - done : 64;
-    const float *ch[1] = {x + done};
-    count_on();
-    chordlet_stream_process(s, ch, 1, len);
-    r->rt_calls += count_off();
-    count_on();
-    chordlet_stream_work(s);
-    r->work_calls += count_off();
-    chordlet_event e;
-    while (chordlet_stream_next_event(s, &e))
-      if (r->n_events < 256) r->events[r->n_events++] = e;
-    if ((done + len) / every > done / every && r->n_tuning < 2048) r->tuning_hz[r->n_tuning++] = chordlet_stream_tuning(s, NULL);
-  }
-  CHECK(chordlet_stream_frames_dropped(s) == 0, "dropped frames");
-  chordlet_stream_free(s);
-}
-
 /* The first time (s) from which the front end stays within tol cents of
  * `cents`, looking at samples [from, to) of the trace; -1 if never. */
 static double settled_at(const run_result *r, int from, int to, double cents, double tol) {
@@ -457,7 +434,7 @@ static void test_tuning(const chordlet_model *m) {
 
   /* +40 cents: the estimate within 5 cents within 5 s, the chords right. */
   float *x = progression_tuned(rate, 1, 40.0, 40.0, &n, seg, &n_seg);
-  run_tuned(m, x, n, r);
+  run_blocks(m, rate, x, n, 64, r);
   double t40 = settled_at(r, 0, r->n_tuning, 40.0, 5.0);
   double acc = agreement(r, seg, n_seg, hop);
   printf("+40 cents: the front end within 5 cents of it from %.1f s (A4 %.2f Hz at the end); %.1f %% of frames "
@@ -470,7 +447,7 @@ static void test_tuning(const chordlet_model *m) {
 
   /* The progression twice, +40 cents then -20: the estimate follows. */
   x = progression_tuned(rate, 2, 40.0, -20.0, &n, seg, &n_seg);
-  run_tuned(m, x, n, r);
+  run_blocks(m, rate, x, n, 64, r);
   const double half = LEAD_IN + N_CHORDS * CHORD_SECONDS;
   const int at_half = (int)(half / 0.1);
   double before = settled_at(r, 0, at_half, 40.0, 5.0), after = settled_at(r, at_half, r->n_tuning, -20.0, 5.0);
