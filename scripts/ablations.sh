@@ -103,7 +103,7 @@ for w in $WHICH; do
     aug_run control --train "$DATA/features/labelled"
     models="control=$OUT/aug-control/best.chordlet"
     for k in $AUG_KINDS; do
-      $TRAIN features -q --augment "$k" --variants 1 --seed 1 --out "$DATA/features/aug-$k" "$OUT/aug-third.txt"
+      $TRAIN features --augment "$k" --variants 1 --seed 1 --out "$DATA/features/aug-$k" "$OUT/aug-third.txt"
       aug_run "$k" --train "$DATA/features/labelled" --train "$DATA/features/aug-$k"
     done
     robust() { # TABLE MODELS CONDITIONS
