@@ -113,6 +113,9 @@ grep -q "train.data" "$TMP/info" && grep -q "train.stages *stage2" "$TMP/info" &
   ! grep -q "checkpoint\." "$TMP/info" &&
   "$BUILD/chordlet" transcribe -q --switch-penalty 2 --model "$TMP/exported.chordlet" -o "$TMP/out" "$TMP/in/synth0046.flac" &&
   ok "export: penalty and name set, provenance kept; it transcribes" || { bad "export"; cat "$TMP/err" "$TMP/info"; }
+# The estimator's settings: a trained model states them (stream.tuning.*).
+grep -q "stream.tuning.memory_seconds *3$" "$TMP/info" && grep -q "stream.tuning.version *1$" "$TMP/info" &&
+  ok "the exported model states its tuning estimator" || bad "no stream.tuning keys in the exported model"
 "$TRAIN" export "$TMP/c/checkpoint.chordlet" "$TMP/x.chordlet" 2>"$TMP/err"
 [ $? -eq 1 ] && grep -q "no front-end settings" "$TMP/err" && [ ! -e "$TMP/x.chordlet" ] &&
   ok "export of a checkpoint: clear error, nothing written" || { bad "export of a checkpoint"; cat "$TMP/err"; }

@@ -7,6 +7,7 @@
  * checked by loading it back as the student (student_config_read and
  * student_read_params), then written atomically.
  */
+#include <stdbool.h>
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
@@ -15,6 +16,7 @@
 #include "model_keys.h"
 #include "modelfile.h"
 #include "student.h"
+#include "tuning.h"
 
 #define PROGRAM "chordlet-train export"
 
@@ -119,6 +121,16 @@ int cmd_export(int argc, char **argv) {
     model_file_free(im);
   }
   if (!st && penalty >= 0) st = model_writer_set_f64(w, MK_DECODER_PENALTY, penalty, &err);
+  /* A model made before the tuning estimator existed runs with its defaults
+   * (tuning_params_read): the export writes them down, so every exported
+   * student states the estimator it runs with. */
+  if (!st) {
+    tuning_params tp;
+    bool has_tuning = false;
+    for (size_t i = 0; i < model_file_n_meta(m); i++)
+      has_tuning |= !strcmp(model_file_meta_at(m, i)->key, MK_TUNING_VERSION);
+    if (!has_tuning && !(st = tuning_params_read(m, &tp, &err))) st = tuning_params_write(&tp, w, &err);
+  }
   if (!st && name) st = model_writer_set_str(w, MK_NAME, name, &err);
   if (!st && description) st = model_writer_set_str(w, MK_DESCRIPTION, description, &err);
   /* The student's tensors only. */
