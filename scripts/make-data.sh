@@ -12,7 +12,8 @@
 # Settings (environment): CHORDLET_SHARED (../shared), DATA_DIR (work/data),
 # DATA_SEED (1), DATA_FOLDS (teacher folds, 2: the first two folds of the ensemble
 # label 65 h in ~25 min on 2 cores, 5 would take ~65), DATA_LIMIT (songs per list, 0 = all),
-# DATA_JOBS (the number of cores).
+# DATA_JOBS (the number of cores), DATA_AUGMENT (a --augment spec: degraded variants of
+# the unlabelled and labelled pools in features/*-aug; empty: none), DATA_VARIANTS (1).
 set -eu
 cd "$(dirname "$0")/.."
 SHARED=$(cd "${CHORDLET_SHARED:-../shared}" && pwd)
@@ -21,6 +22,8 @@ SEED=${DATA_SEED:-1}
 FOLDS=${DATA_FOLDS:-2}
 LIMIT=${DATA_LIMIT:-0}
 JOBS=${DATA_JOBS:-$(nproc 2>/dev/null || echo 2)}
+AUGMENT=${DATA_AUGMENT:-}
+VARIANTS=${DATA_VARIANTS:-1}
 TRAIN=${CHORDLET_TRAIN:-./build/chordlet-train}
 mkdir -p "$DATA/lists"
 
@@ -55,4 +58,17 @@ $TRAIN features --folds "$FOLDS" --jobs "$JOBS" --pseudo "$DATA/pseudo" --out "$
   "$DATA"/audio/unlabelled/* $real
 $TRAIN features --folds "$FOLDS" --jobs "$JOBS" --pseudo "$DATA/pseudo" --out "$DATA/features/labelled" "$DATA"/audio/labelled/*
 $TRAIN features --jobs "$JOBS" --out "$DATA/features/valid" "$DATA"/audio/valid/*
+
+# Degraded variants of the training pools (trainer/augment.c), when DATA_AUGMENT
+# names a spec: the students then learn to hear chords through detune, level,
+# room, band-limiting, noise and lossy coding (docs/RESULTS.md 6). The variants
+# of the unlabelled pool keep the teacher's pseudo-labels of the clean audio.
+if [ -n "$AUGMENT" ]; then
+  echo "== 3b/3 augmented variants ($AUGMENT, $VARIANTS per song, seed $SEED)"
+  # shellcheck disable=SC2086
+  $TRAIN features --folds "$FOLDS" --jobs "$JOBS" --pseudo "$DATA/pseudo" --augment "$AUGMENT" --variants "$VARIANTS" \
+    --seed "$SEED" --out "$DATA/features/unlabelled-aug" "$DATA"/audio/unlabelled/* $real
+  $TRAIN features --folds "$FOLDS" --jobs "$JOBS" --pseudo "$DATA/pseudo" --augment "$AUGMENT" --variants "$VARIANTS" \
+    --seed "$SEED" --out "$DATA/features/labelled-aug" "$DATA"/audio/labelled/*
+fi
 echo "== data ready in $DATA"

@@ -50,19 +50,25 @@ for d in "$DATA/features/unlabelled" "$DATA/features/labelled" "$DATA/features/v
   [ -d "$d" ] || { echo "make-model.sh: $d is missing: run make data first" >&2; exit 1; }
 done
 
+# Degraded variants (make data with DATA_AUGMENT) train beside the clean caches.
+AUG1="" AUG2=""
+[ -d "$DATA/features/unlabelled-aug" ] && AUG1="--train $DATA/features/unlabelled-aug"
+[ -d "$DATA/features/labelled-aug" ] && AUG2="--train $DATA/features/labelled-aug"
+
 # student KIND PREFIX STEPS1 STEPS2 PENALTY OUT DESCRIPTION ARGS...: stage 1 in
 # RUNS/PREFIXstage1, stage 2 in RUNS/PREFIXstage2, exported to OUT.
 student() {
   kind=$1 prefix=$2 s1=$3 s2=$4 penalty=$5 out=$6 description=$7
   shift 7
   echo "== $kind 1/3 stage 1 ($s1 steps, pseudo-labels) $*"
+  # shellcheck disable=SC2086 # AUG1, AUG2: empty or one option and its value
   $TRAIN stage1 --resume --seed "$SEED" --threads "$THREADS" --steps "$s1" --valid-every $((s1 / 5)) --hours "$H1" \
-    "$@" --out "$RUNS/${prefix}stage1" --train "$DATA/features/unlabelled" --valid "$DATA/features/valid"
+    "$@" --out "$RUNS/${prefix}stage1" --train "$DATA/features/unlabelled" $AUG1 --valid "$DATA/features/valid"
 
   echo "== $kind 2/3 stage 2 ($s2 steps, ground truth, KD weight $ALPHA2)"
   $TRAIN stage2 --resume --seed "$SEED" --threads "$THREADS" --steps "$s2" --lr "$LR2" --alpha "$ALPHA2" \
     --valid-every $((s2 / 5)) "$@" --init "$RUNS/${prefix}stage1/best.chordlet" --out "$RUNS/${prefix}stage2" \
-    --train "$DATA/features/labelled" --valid "$DATA/features/valid"
+    --train "$DATA/features/labelled" $AUG2 --valid "$DATA/features/valid"
 
   echo "== $kind 3/3 export"
   $TRAIN export --switch-penalty "$penalty" --name "$(basename "$out" .chordlet)" \
