@@ -151,7 +151,8 @@ eval-teacher: all
 robustness: all
 	CHORDLET_SHARED="$(SHARED)" sh scripts/robustness.sh
 
-# The training data (scripts/make-data.sh): renders, pseudo-labels, feature
+# The training data (scripts/make-data.sh): Debian's free recorded music (a
+# 7.1 GB download, scripts/fetch-real-music.sh), renders, pseudo-labels, feature
 # caches in work/data; resumable. About an hour on 2 cores for all pools.
 data: all
 	CHORDLET_SHARED="$(SHARED)" sh scripts/make-data.sh

@@ -1,11 +1,16 @@
 #!/bin/sh
 # make-data.sh: the training data of `make model` (`make data`). Every stage is
 # resumable and deterministic for a seed: kill it at any point and run it again.
+#   0. fetch Debian's free recorded music (scripts/fetch-real-music.sh: 48
+#      packages of ../shared/data/real/debian-music.tsv, about 7 GB to download,
+#      about 35 h of music kept) into DATA_DIR/real: its pool.txt joins stage 1's
+#      real music, its check.txt (the real-music check set) is never trained on;
 #   1. render the unlabelled, labelled and valid pools of ../shared/data/splits
 #      (never the test split) with chordlet-train render;
 #   2. pseudo-label the unlabelled renders and Debian's free recorded music
-#      (wesnoth-1.16-music, singularity-music) with the teacher, and the labelled
-#      renders too (stage 2's selective KD distils the teacher on them);
+#      (step 0's pool, and wesnoth-1.16-music and singularity-music where they
+#      are installed: they are not in the tsv) with the teacher, and the
+#      labelled renders too (stage 2's selective KD distils the teacher on them);
 #   3. cache the student's features: unlabelled and real audio with aligned
 #      pseudo-labels, labelled audio with ground truth and pseudo-labels, valid
 #      audio with ground truth.
@@ -13,7 +18,11 @@
 # DATA_SEED (1), DATA_FOLDS (teacher folds, 2: the first two folds of the ensemble
 # label 65 h in ~25 min on 2 cores, 5 would take ~65), DATA_LIMIT (songs per list, 0 = all),
 # DATA_JOBS (the number of cores), DATA_AUGMENT (a --augment spec: degraded variants of
-# the unlabelled and labelled pools in features/*-aug; empty: none), DATA_VARIANTS (1).
+# the unlabelled and labelled pools in features/*-aug; empty: none), DATA_VARIANTS (1),
+# DATA_REAL (fetch: step 0; none: no fetched music, neither fetched nor used).
+# With DATA_LIMIT (a quick subset, tests/data_resume.sh) step 0 fetches nothing
+# unless DATA_REAL=fetch is set, and then only pathological (8 MB, the smallest
+# download): a quick run must not hang on the network or download 7 GB.
 set -eu
 cd "$(dirname "$0")/.."
 SHARED=$(cd "${CHORDLET_SHARED:-../shared}" && pwd)
@@ -25,7 +34,29 @@ JOBS=${DATA_JOBS:-$(nproc 2>/dev/null || echo 2)}
 AUGMENT=${DATA_AUGMENT:-}
 VARIANTS=${DATA_VARIANTS:-1}
 TRAIN=${CHORDLET_TRAIN:-./build/chordlet-train}
+REAL=${DATA_REAL:-}
+if [ -z "$REAL" ]; then
+  REAL=fetch
+  [ "$LIMIT" -gt 0 ] && REAL=none
+fi
 mkdir -p "$DATA/lists"
+
+case $REAL in
+fetch)
+  echo "== 0/3 real music (Debian's free music into $DATA/real)"
+  only=""
+  [ "$LIMIT" -gt 0 ] && only=pathological
+  # A failed package (network down, a package gone from the archive) warns and
+  # the chain goes on with the packages already fetched; a rerun retries it.
+  CHORDLET_SHARED="$SHARED" FETCH_PACKAGES="$only" sh scripts/fetch-real-music.sh "$DATA/real" ||
+    echo "warning: some real music could not be fetched (above): stage 1 gets the rest; run make data again to retry"
+  ;;
+none) echo "== 0/3 real music: not fetched (DATA_REAL=none$([ "$LIMIT" -gt 0 ] && echo ", or DATA_LIMIT"))" ;;
+*)
+  echo "error: DATA_REAL is fetch or none, not '$REAL'" >&2
+  exit 2
+  ;;
+esac
 
 echo "== 1/3 render (seed $SEED, $JOBS jobs)"
 for pool in unlabelled labelled valid; do
@@ -45,8 +76,10 @@ echo "== 2/3 pseudo-labels (teacher, $FOLDS folds)"
 for dir in /usr/share/games/wesnoth/1.16/data/core/music /usr/share/games/singularity/music; do
   [ -d "$dir" ] && find "$dir" -maxdepth 1 -name '*.ogg' | sort >>"$DATA/lists/real.txt"
 done
+# step 0's pool (never its check.txt: the check set is not trained on)
+[ "$REAL" = fetch ] && [ -f "$DATA/real/pool.txt" ] && cat "$DATA/real/pool.txt" >>"$DATA/lists/real.txt"
 [ "$LIMIT" -gt 0 ] && head -n "$LIMIT" "$DATA/lists/real.txt" >"$DATA/lists/real.tmp" && mv "$DATA/lists/real.tmp" "$DATA/lists/real.txt"
-[ -s "$DATA/lists/real.txt" ] || echo "warning: no Debian music installed (wesnoth-1.16-music, singularity-music): stage 1 gets renders only"
+[ -s "$DATA/lists/real.txt" ] || echo "warning: no real music (none fetched, wesnoth-1.16-music and singularity-music not installed): stage 1 gets renders only"
 real=""
 [ -s "$DATA/lists/real.txt" ] && real="$DATA/lists/real.txt"
 # shellcheck disable=SC2086 # $real is empty or one path
