@@ -7,6 +7,8 @@
 # valid: the validation pool of make data (work/data/audio/valid).
 # Estimates and the JSON reports go to work/eval/NAME-SPLIT[-DECODER]/; the
 # table of all songs is printed. Only the valid split may be used for tuning.
+# EVAL_TRANSCRIBE_ARGS: extra chordlet transcribe options (e.g. "--tuning 440"); give
+# such a run its own NAME.
 set -eu
 cd "$(dirname "$0")/.."
 MODEL=$1
@@ -45,7 +47,9 @@ fi
 
 for c in pop909cl nottingham synth; do
   mkdir -p "$OUT/est/$c"
-  ./build/chordlet transcribe --model "$MODEL" --decoder "$DECODER" --skip-existing -q -o "$OUT/est/$c" "$AUDIO/$c"
+  # shellcheck disable=SC2086 # EVAL_TRANSCRIBE_ARGS: a list of options
+  ./build/chordlet transcribe --model "$MODEL" --decoder "$DECODER" ${EVAL_TRANSCRIBE_ARGS:-} --skip-existing -q \
+    -o "$OUT/est/$c" "$AUDIO/$c"
   for f in "$OUT/est/$c"/*.lab; do
     n=$(basename "$f")
     cp "$REFS/$c/$n" "$OUT/all/ref/${c}_$n"

@@ -32,7 +32,8 @@ def main(args):
         cells, secs = [], 0
         for _, d in rows:
             q = {x["group"]: x for x in d["per_quality"]}.get(g)
-            cells.append("%.1f" % (100 * q["chord_recall"]) if q else "-")
+            # a group with no reference time in one report has no recall there
+            cells.append("%.1f" % (100 * q["chord_recall"]) if q and q["chord_recall"] is not None else "-")
             secs = q["seconds"] if q else secs
         print("| %s (%.0f) | %s |" % (g, secs, " | ".join(cells)))
     return 0
