@@ -10,7 +10,8 @@
  * the block's time budget (block / 48 kHz). chordlet's network runs in the
  * host's worker thread, as in a DAW (jalv does the same), so it is not in
  * run(); its cost per 20 ms hop is measured there and printed too.
- * Target (issue 6): p99 <= 5 % of the budget at 128 frames.
+ * Target: p99 <= 1 % of the budget at 128 frames (issue 14, with the tuning
+ * tracker's tap in run(); issue 6 asked for 5 %).
  * The machine is shared: the maximum catches preemption by other processes;
  * each configuration is run 3 times and the run with the lowest p99 is kept. */
 #define _GNU_SOURCE
@@ -225,8 +226,8 @@ int main(void) {
     }
   }
   if (p99_128 >= 0)
-    printf("\ntarget: run() p99 <= 5 %% of the budget at 128 frames: %.2f %% -> %s\n", p99_128,
-           p99_128 <= 5 ? "met" : "MISSED");
+    printf("\ntarget: run() p99 <= 1 %% of the budget at 128 frames: %.2f %% -> %s\n", p99_128,
+           p99_128 <= 1 ? "met" : "MISSED");
   free(audio);
   lilv_world_free(world);
   host_free_uris();
