@@ -79,7 +79,7 @@ chordlet_status cqt_librosa_check_finite(const float *y, size_t n, chordlet_erro
 
 /* numpy's pairwise summation of doubles (np.sum over a contiguous axis):
  * librosa's L1 norms, so atoms and sparsity cuts see the same sums. */
-static double pairwise_sum(const double *a, size_t n) {
+double numpy_pairwise_sum(const double *a, size_t n) {
   if (n < 8) {
     double res = 0.0;
     for (size_t i = 0; i < n; i++) res += a[i];
@@ -97,7 +97,7 @@ static double pairwise_sum(const double *a, size_t n) {
   }
   size_t n2 = n / 2;
   n2 -= n2 % 8;
-  return pairwise_sum(a, n2) + pairwise_sum(a + n2, n - n2);
+  return numpy_pairwise_sum(a, n2) + numpy_pairwise_sum(a + n2, n - n2);
 }
 
 static int cmp_double_desc(const void *a, const void *b) {
@@ -223,7 +223,7 @@ static chordlet_status build_kernel(const double *f /* (n) */, const double *alp
     /* util.normalize(norm=1): divide by the pairwise sum of |atom|, which numpy
      * does as a multiplication by the reciprocal (complex / real division). */
     for (int j = 0; j < n_taps; j++) absv[j] = cqt_librosa_abs_c128(atom[2 * j], atom[2 * j + 1]);
-    double l1 = pairwise_sum(absv, (size_t)n_taps);
+    double l1 = numpy_pairwise_sum(absv, (size_t)n_taps);
     double inv = 1.0 / l1;
     /* Centre in n_pad (lpad = (n_pad - N_b) // 2), round to complex64, then
      * multiply by L / n_fft in double and round again; the rest of the
@@ -249,7 +249,7 @@ static chordlet_status build_kernel(const double *f /* (n) */, const double *alp
      * a sort; its rounding differs from numpy's cumsum by ~1e-16, far below
      * what the float FFT already moves. */
     for (int k = 0; k < n_half; k++) mag[k] = cqt_librosa_abs_c128((double)spec[k][0], (double)spec[k][1]);
-    double norm = pairwise_sum(mag, (size_t)n_half);
+    double norm = numpy_pairwise_sum(mag, (size_t)n_half);
     memcpy(sorted, mag, (size_t)n_half * sizeof *sorted); /* picked entries become -1 */
     double top = 0, thr = -1.0;                           /* -1: keep all (numpy's argmin of all-False) */
     int found = 0, picked;

@@ -103,6 +103,12 @@ chordlet_status cqt_librosa_cqt(const float *y, size_t n, const cqt_librosa_conf
 
 /* Helpers shared by cqt_librosa.c and cqt_tuning.c (and tested on their own). */
 
+/* numpy's pairwise summation of doubles (np.sum over a contiguous axis):
+ * under 8 values a plain loop; up to 128, eight interleaved partial sums
+ * combined as a tree, then the tail; above, both halves (the first a multiple
+ * of 8). The trainer's music survey sums its level curves the same way. */
+double numpy_pairwise_sum(const double *a, size_t n);
+
 /* scipy.signal.get_window('hann', n, fftbins=True), computed the way scipy
  * computes it (0.5 + 0.5 cos(linspace(-pi, pi, n + 1))), into w (n). */
 void cqt_librosa_hann(double *w /* (n) */, int n);

@@ -6,9 +6,9 @@
 # For every package of ../shared/data/real/debian-music.tsv: `apt-get download`
 # (no root needed) into OUT_DIR/debs, the listed music folders (and only them)
 # out of the .deb with dpkg-deb | tar, folders inside .pk3/.zip archives with
-# unzip, then the audio analysed by scripts/real-music.py (libsndfile, the
-# library chordlet reads audio with): stems of one piece mixed (Frets on Fire,
-# plee-the-bear), loops cut to one pass, clips under 30 s dropped. OUT_DIR
+# unzip, then the audio analysed by `chordlet-train real-music` (libsndfile,
+# the library chordlet reads audio with): stems of one piece mixed (Frets on
+# Fire, plee-the-bear), loops cut to one pass, clips under 30 s dropped. OUT_DIR
 # then holds
 #   music/PKG/        the kept audio (names unique across packages: the trainer
 #                     refuses two caches of one file name) and the package's
@@ -24,7 +24,7 @@
 # Duplicates (same bytes, same decoded samples, or the same level curve: a
 # re-encoding, a mono copy of a stereo file, a channel shipped as its own file)
 # are found across all finished packages at the end of every run, so the result
-# does not depend on the order packages arrived in; see scripts/real-music.py.
+# does not depend on the order packages arrived in; see trainer/real_music.h.
 #
 # Split, by package (never one package on both sides): CHECK_PACKAGES below, 7
 # packages of different games, composers and styles (a varied-genre game score,
@@ -36,7 +36,8 @@
 # tmp/PKG/ and moved into music/PKG/ whole; packages/PKG.tsv comes last. Kill it
 # at any point and run it again. One run at a time per OUT_DIR.
 #
-# Settings (environment): CHORDLET_SHARED (../shared), FETCH_TSV (the package
+# Settings (environment): CHORDLET_SHARED (../shared), CHORDLET_TRAIN (the
+# chordlet-train to run: ./build/chordlet-train, built by make), FETCH_TSV (the package
 # list), FETCH_PACKAGES (only these packages of it), FETCH_DEBS_DIR (take
 # PKG_*.deb from this folder, download nothing: tests, offline machines),
 # FETCH_KEEP_DEBS=1 (keep the 7 GB of downloaded .debs; by default a .deb is
@@ -48,7 +49,10 @@ set -eu
 [ $# -eq 1 ] || { echo "usage: $0 OUT_DIR" >&2; exit 2; }
 mkdir -p "$1"
 OUT=$(cd "$1" && pwd)
+TRAIN=${CHORDLET_TRAIN:-}
+case $TRAIN in /* | "") ;; *) TRAIN=$(pwd)/$TRAIN ;; esac
 cd "$(dirname "$0")/.."
+[ -n "$TRAIN" ] || TRAIN=$(pwd)/build/chordlet-train
 if [ -n "${FETCH_TSV:-}" ]; then
   TSV=$FETCH_TSV
 else
@@ -57,8 +61,7 @@ fi
 [ -f "$TSV" ] || { echo "error: no package list $TSV (set CHORDLET_SHARED or FETCH_TSV)" >&2; exit 2; }
 CHECK_PACKAGES=${FETCH_CHECK:-"hedgewars-data flare-game fretsonfire-songs-muldjord starfighter-data hyperrogue-music frozen-bubble-data drascula-music"}
 MIN_FREE_KB=$((${FETCH_MIN_FREE_GB:-20} * 1024 * 1024))
-PY=/usr/bin/python3 # Debian's, for python3-numpy
-$PY -c 'import numpy' 2>/dev/null || { echo "error: needs python3-numpy (scripts/debian-packages)" >&2; exit 2; }
+[ -x "$TRAIN" ] || { echo "error: no $TRAIN: build chordlet first (make), or set CHORDLET_TRAIN" >&2; exit 2; }
 for tool in dpkg-deb tar unzip; do
   command -v $tool >/dev/null || { echo "error: needs $tool (apt-get install dpkg tar unzip)" >&2; exit 2; }
 done
@@ -161,14 +164,14 @@ for pkg in $packages; do
   # the archives themselves go at once: 0ad-data's public.zip is 1 GB
   while IFS= read -r loc; do rm -f "$stage/root${loc%%!*}"; done <"$stage/archives"
 
-  # 3. the audio: analysed, renamed, mixed, cut (scripts/real-music.py), then
-  # the package folder moved into place whole, the manifest rows last.
+  # 3. the audio: analysed, renamed, mixed, cut (chordlet-train real-music
+  # package), then the package folder moved into place whole, the manifest rows last.
   # one argument per location: split $(locations) at newlines only, no globbing
   set -f
   IFS='
 '
   # shellcheck disable=SC2046
-  if ! $PY scripts/real-music.py package "$pkg" "$version" "$stage/root" "$stage/music" $(locations "$pkg"); then
+  if ! "$TRAIN" real-music package "$pkg" "$version" "$stage/root" "$stage/music" $(locations "$pkg"); then
     unset IFS
     set +f
     fail "$pkg" "analysing its audio failed"
@@ -187,7 +190,7 @@ done
 rm -rf "$OUT/debs/partial"
 
 # 4. duplicates across everything finished, the manifest, the split, a summary
-$PY scripts/real-music.py finish "$OUT" "$TSV" "$CHECK_PACKAGES"
+"$TRAIN" real-music finish "$OUT" "$TSV" "$CHECK_PACKAGES"
 if [ -n "$failed" ]; then
   echo "failed:$failed (run again to retry; finished packages are kept)" >&2
   exit 1

@@ -55,7 +55,7 @@ fetch)
   [ "$LIMIT" -gt 0 ] && only=pathological
   # A failed package (network down, a package gone from the archive) warns and
   # the chain goes on with the packages already fetched; a rerun retries it.
-  CHORDLET_SHARED="$SHARED" FETCH_PACKAGES="$only" sh scripts/fetch-real-music.sh "$DATA/real" ||
+  CHORDLET_SHARED="$SHARED" CHORDLET_TRAIN="$TRAIN" FETCH_PACKAGES="$only" sh scripts/fetch-real-music.sh "$DATA/real" ||
     echo "warning: some real music could not be fetched (above): stage 1 gets the rest; run make data again to retry"
   ;;
 none) echo "== 0/3 real music: not fetched (DATA_REAL=none$([ "$LIMIT" -gt 0 ] && echo ", or DATA_LIMIT"))" ;;

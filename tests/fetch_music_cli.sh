@@ -6,7 +6,8 @@
 #   fake-a: a piece, a loop played twice, a steady drone and a piece whose level
 #           curve repeats over new notes (no loops), a FLAC piece, a stereo piece shipped as two mono
 #           files (left, right), a stereo piece and a mono copy of it, a 10 s
-#           jingle, a DEP-5 copyright file (music/* CC-BY-SA-3.0, the rest GPL),
+#           jingle, a text file and an empty one named as audio (unreadable),
+#           a DEP-5 copyright file (music/* CC-BY-SA-3.0, the rest GPL),
 #           a listed subfolder and an unlisted one; two Frets on Fire stems (song.ogg, guitar.ogg)
 #   fake-b: a folder inside a .pk3 (zip; another folder of it must not be
 #           read), a byte-copy of fake-a's piece, its FLAC piece at another
@@ -16,12 +17,16 @@
 # licences, minutes), dropped.tsv's reasons, the package-wise split, the error on
 # the missing package, a rerun doing nothing, and kill -9 mid-run then a rerun
 # ending with the same manifest, drops and lists as an uninterrupted run.
-# Usage: fetch_music_cli.sh BUILD_DIR (unused: the script runs no chordlet binary)
+# Usage: fetch_music_cli.sh BUILD_DIR (its chordlet-train does the audio analysis)
 set -u
+BUILD_DIR=$(cd "${1:-build}" && pwd) || exit 1
+[ -x "$BUILD_DIR/chordlet-train" ] || { echo "no $BUILD_DIR/chordlet-train (build first)"; exit 1; }
+export CHORDLET_TRAIN="$BUILD_DIR/chordlet-train"
 for tool in sox dpkg-deb unzip setsid; do
   command -v $tool >/dev/null || { echo "this test needs $tool"; exit 77; }
 done
-/usr/bin/python3 -c 'import numpy' 2>/dev/null || { echo "this test needs python3-numpy"; exit 77; }
+# python3 only writes the fake .pk3 (a zip) here; make data itself needs no Python
+command -v /usr/bin/python3 >/dev/null || { echo "this test needs python3"; exit 77; }
 TMP=$(mktemp -d)
 trap '[ -n "${KEEP:-}" ] || rm -rf "$TMP"' EXIT
 failures=0
@@ -74,6 +79,8 @@ sox "$S/stereo.wav" "$A/music/stereo.ogg" && sox "$S/stereo.wav" "$A/music/stere
 sox "$S/jingle.wav" "$A/music/jingle.ogg"
 cp "$A/music/jingle.ogg" "$A/music/extra/not-listed.ogg"
 echo "not audio" >"$A/music/readme.txt"
+# bad audio under audio names: recorded as unreadable, the package goes on
+echo "text, not Vorbis" >"$A/music/broken.ogg" && : >"$A/music/empty.mp3"
 sox -n -r 22050 -c 1 "$A/music/drone.ogg" synth 45 pinknoise gain -10
 sox "$S/piece2.wav" -C 0 "$A/music/piece2.flac"
 sox "$S/verses.wav" "$A/music/verses.ogg"
@@ -149,6 +156,10 @@ loop_min=$(awk -F '\t' '$9 ~ /loop.ogg/ { print $5 }' "$M")
 [ "$(reason 'wide_right.ogg$')" = channel-copy ] && ok "a channel shipped as its own mono file: channel-copy" || { bad "channel split"; cat "$D"; }
 [ "$(reason 'stereo_mono.ogg$')" = channel-copy ] && ok "a mono copy of a stereo file: channel-copy (the stereo one kept)" || { bad "mono copy"; cat "$D"; }
 [ "$(reason 'jingle.ogg$')" = short ] && ok "a 10 s jingle: short" || { bad "short"; cat "$D"; }
+[ "$(reason 'broken.ogg$')" = unreadable ] && [ "$(reason 'empty.mp3$')" = unreadable ] &&
+  grep -q "music/broken.ogg	unreadable	libsndfile: " "$D" && grep -q "broken.ogg: unreadable (libsndfile: " "$TMP/log" &&
+  ok "a text file and an empty file named as audio: unreadable, with libsndfile's reason, said on stderr" ||
+  { bad "unreadable files"; cat "$D"; }
 [ "$(reason 'guitar.ogg$')" = stem ] && [ "$(reason 'song.ogg$')" = stem ] && ok "Frets on Fire stems: mixed into one file" || { bad "stems"; cat "$D"; }
 grep -q -e not-listed -e not-music -e readme "$M" "$D" && bad "a file outside the listed folders was read" || ok "only the listed folders are read"
 grep -q -i -e "not found" -e warning "$TMP/log" && { bad "a warning on a listed subfolder of a listed folder"; cat "$TMP/log"; } || ok "a listed folder and its listed subfolder: both read, no warning"

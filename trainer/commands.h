@@ -13,5 +13,7 @@ int cmd_features(int argc, char **argv);
 int cmd_train(int argc, char **argv);
 int cmd_stats(int argc, char **argv);
 int cmd_export(int argc, char **argv);
+/* make data's real-music survey (real_music.h) */
+int cmd_real_music(int argc, char **argv);
 
 #endif

@@ -8,17 +8,13 @@
 #include <string.h>
 #include <sys/types.h>
 
-#include "atomicfile.h"
 #include "error.h"
 
 enum { WRITE_CHUNK = 65536 }; /* frames per sf_writef_float call */
 
 /* The stream, and the first errno a write or seek met: libsndfile only says
  * "it failed", the disk says why (ENOSPC, EFBIG, EIO). */
-typedef struct sink {
-  FILE *stream;
-  int error;
-} sink;
+typedef struct flac_sink sink;
 
 static void note_error(sink *s) {
   if (!s->error) s->error = errno ? errno : EIO;
@@ -60,42 +56,77 @@ static sf_count_t sink_tell(void *user) {
   return ftello(s->stream);
 }
 
-chordlet_status flac_write(const char *path, const float *samples, size_t n, int sample_rate,
-                           chordlet_error *err) {
-  atomic_file file;
-  chordlet_status st = atomic_file_open(&file, path, err);
+chordlet_status flac_writer_open(flac_writer *w, const char *path, int sample_rate, int channels,
+                                 chordlet_error *err) {
+  memset(w, 0, sizeof *w);
+  chordlet_status st = atomic_file_open(&w->file, path, err);
   if (st) return st;
-  sink s = {file.stream, 0};
+  w->sink.stream = w->file.stream;
+  w->channels = channels;
   SF_VIRTUAL_IO io = {sink_length, sink_seek, sink_read, sink_write, sink_tell};
   SF_INFO info;
   memset(&info, 0, sizeof info);
   info.samplerate = sample_rate;
-  info.channels = 1;
+  info.channels = channels;
   info.format = SF_FORMAT_FLAC | SF_FORMAT_PCM_16;
-  SNDFILE *snd = sf_open_virtual(&io, SFM_WRITE, &info, &s);
+  SNDFILE *snd = sf_open_virtual(&io, SFM_WRITE, &info, &w->sink);
   if (!snd) {
-    atomic_file_abort(&file);
+    int e = w->sink.error;
+    atomic_file_abort(&w->file);
     return chordlet_fail(err, CHORDLET_ERR_IO, "cannot write %s: %s", path,
-                         s.error ? strerror(s.error) : "libsndfile refused to start a FLAC stream");
+                         e ? strerror(e) : "libsndfile refused to start a FLAC stream");
   }
   /* Clip rather than wrap around should a sample exceed full scale. */
   if (sf_command(snd, SFC_SET_CLIPPING, NULL, SF_TRUE) != SF_TRUE) {
     sf_close(snd);
-    atomic_file_abort(&file);
+    atomic_file_abort(&w->file);
     return chordlet_fail(err, CHORDLET_ERR_IO, "cannot write %s: libsndfile cannot clip", path);
   }
+  w->snd = snd;
+  return CHORDLET_OK;
+}
+
+chordlet_status flac_writer_write(flac_writer *w, const float *frames, size_t n, chordlet_error *err) {
   size_t done = 0;
-  while (done < n && !s.error) {
+  while (done < n && !w->sink.error) {
     size_t k = n - done < WRITE_CHUNK ? n - done : WRITE_CHUNK;
-    if (sf_writef_float(snd, samples + done, (sf_count_t)k) != (sf_count_t)k) break;
+    if (sf_writef_float(w->snd, frames + done * (size_t)w->channels, (sf_count_t)k) != (sf_count_t)k) break;
     done += k;
   }
-  int close_failed = sf_close(snd) != 0;
-  if (done < n || close_failed || s.error) {
-    int e = s.error;
-    atomic_file_abort(&file);
-    return chordlet_fail(err, CHORDLET_ERR_IO, "cannot write %s: %s", path,
-                         e ? strerror(e) : "the FLAC encoder failed");
+  if (done < n || w->sink.error)
+    return chordlet_fail(err, CHORDLET_ERR_IO, "cannot write %s: %s", w->file.final_path,
+                         w->sink.error ? strerror(w->sink.error) : "the FLAC encoder failed");
+  return CHORDLET_OK;
+}
+
+chordlet_status flac_writer_commit(flac_writer *w, chordlet_error *err) {
+  int close_failed = sf_close(w->snd) != 0;
+  w->snd = NULL;
+  if (close_failed || w->sink.error) {
+    int e = w->sink.error;
+    chordlet_status st = chordlet_fail(err, CHORDLET_ERR_IO, "cannot write %s: %s", w->file.final_path,
+                                       e ? strerror(e) : "the FLAC encoder failed");
+    atomic_file_abort(&w->file);
+    return st;
   }
-  return atomic_file_commit(&file, err);
+  return atomic_file_commit(&w->file, err);
+}
+
+void flac_writer_abort(flac_writer *w) {
+  if (w->snd) sf_close(w->snd);
+  w->snd = NULL;
+  atomic_file_abort(&w->file);
+}
+
+chordlet_status flac_write(const char *path, const float *samples, size_t n, int sample_rate,
+                           chordlet_error *err) {
+  flac_writer w;
+  chordlet_status st = flac_writer_open(&w, path, sample_rate, 1, err);
+  if (st) return st;
+  st = flac_writer_write(&w, samples, n, err);
+  if (st) {
+    flac_writer_abort(&w);
+    return st;
+  }
+  return flac_writer_commit(&w, err);
 }

@@ -26,6 +26,9 @@ static void usage(FILE *out) {
           "  supervised --out RUN ...           the baseline: ground truth only, from scratch\n"
           "  export IN OUT [--switch-penalty X] a run's student model as the model file\n"
           "                                    chordlet ships (decoder setting, name)\n"
+          "  real-music package|finish ...      make data's real-music survey: keep a Debian\n"
+          "                                    package's music (loops cut, stems mixed, copies\n"
+          "                                    dropped), the manifest and the pool/check split\n"
           "  version                           print the version\n"
           "\n"
           "`chordlet-train COMMAND --help` explains a command.\n");
@@ -43,6 +46,7 @@ int main(int argc, char **argv) {
   if (strcmp(command, "features") == 0) return cmd_features(argc - 1, argv + 1);
   if (strcmp(command, "stats") == 0) return cmd_stats(argc - 1, argv + 1);
   if (strcmp(command, "export") == 0) return cmd_export(argc - 1, argv + 1);
+  if (strcmp(command, "real-music") == 0) return cmd_real_music(argc - 1, argv + 1);
   if (!strcmp(command, "stage1") || !strcmp(command, "stage2") || !strcmp(command, "supervised"))
     return cmd_train(argc - 1, argv + 1);
   if (strcmp(command, "version") == 0 || strcmp(command, "--version") == 0) {
