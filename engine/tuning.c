@@ -67,13 +67,16 @@ chordlet_status tuning_params_write(const tuning_params *p, model_writer *w, cho
   return CHORDLET_OK;
 }
 
+bool tuning_params_present(const model_file *m) {
+  for (size_t i = 0; i < model_file_n_meta(m); i++)
+    if (strcmp(model_file_meta_at(m, i)->key, MK_TUNING_VERSION) == 0) return true;
+  return false;
+}
+
 chordlet_status tuning_params_read(const model_file *m, tuning_params *p, chordlet_error *err) {
   tuning_params r;
   tuning_params_default(&r);
-  bool present = false;
-  for (size_t i = 0; i < model_file_n_meta(m); i++)
-    if (strcmp(model_file_meta_at(m, i)->key, MK_TUNING_VERSION) == 0) present = true;
-  if (present) {
+  if (tuning_params_present(m)) {
     int64_t version;
     chordlet_status st;
     if ((st = model_file_get_i64(m, MK_TUNING_VERSION, &version, err)) ||
@@ -110,7 +113,7 @@ struct tuning_tracker {
   int since;                       /* samples since the last analysis */
   float *in;                       /* (n_fft) FFTW-aligned */
   fftwf_complex *out;              /* (n_fft / 2 + 1) */
-  float *logmag;                   /* (n_fft / 2 + 1) */
+  float *power;                    /* (n_fft / 2 + 1) |X|^2 of the last frame */
   fftwf_plan plan;
   double hist[TUNING_SLOTS];       /* slot i: deviations around i - 50 cents */
 };
@@ -152,10 +155,10 @@ chordlet_status tuning_tracker_create(const tuning_params *p, double sample_rate
   if (t->k_hi > t->n_fft / 2 - 1) t->k_hi = t->n_fft / 2 - 1;
   t->window = malloc(sizeof(float) * (size_t)t->win);
   t->ring = calloc((size_t)t->win, sizeof(float));
-  t->logmag = malloc(sizeof(float) * (size_t)(t->n_fft / 2 + 1));
+  t->power = malloc(sizeof(float) * (size_t)(t->n_fft / 2 + 1));
   t->in = fftwf_malloc(sizeof(float) * (size_t)t->n_fft);
   t->out = fftwf_malloc(sizeof(fftwf_complex) * (size_t)(t->n_fft / 2 + 1));
-  if (!t->window || !t->ring || !t->logmag || !t->in || !t->out) {
+  if (!t->window || !t->ring || !t->power || !t->in || !t->out) {
     tuning_tracker_free(t);
     return chordlet_fail(err, CHORDLET_ERR_NO_MEMORY, "out of memory (tuning tracker)");
   }
@@ -168,7 +171,7 @@ chordlet_status tuning_tracker_create(const tuning_params *p, double sample_rate
   memset(t->in, 0, sizeof(float) * (size_t)t->n_fft);
   /* Touch the output too: a live tracker's first frame faults no page. */
   memset(t->out, 0, sizeof(fftwf_complex) * (size_t)(t->n_fft / 2 + 1));
-  memset(t->logmag, 0, sizeof(float) * (size_t)(t->n_fft / 2 + 1));
+  memset(t->power, 0, sizeof(float) * (size_t)(t->n_fft / 2 + 1));
   *out = t;
   return CHORDLET_OK;
 }
@@ -180,7 +183,7 @@ void tuning_tracker_free(tuning_tracker *t) {
   fftwf_free(t->out);
   free(t->window);
   free(t->ring);
-  free(t->logmag);
+  free(t->power);
   free(t);
 }
 
@@ -218,18 +221,18 @@ static void analyse(tuning_tracker *t) {
   float top = 0.0f;
   for (int k = t->k_lo - 1; k <= t->k_hi + 1; k++) {
     float re = t->out[k][0], im = t->out[k][1], m2 = re * re + im * im;
-    t->logmag[k] = m2; /* power for now; logs only where needed */
+    t->power[k] = m2; /* logs only at the peaks */
     if (k >= t->k_lo && k <= t->k_hi && m2 > top) top = m2;
   }
   for (int i = 0; i < TUNING_SLOTS; i++) t->hist[i] *= t->decay;
   if (!(top > 1e-20f)) return; /* silence: no peaks */
   const float floor_power = (float)(PEAK_THRESHOLD * PEAK_THRESHOLD) * top;
   for (int k = t->k_lo; k <= t->k_hi; k++) {
-    const float b = t->logmag[k];
-    if (b < floor_power || b <= t->logmag[k - 1] || b < t->logmag[k + 1]) continue;
+    const float b = t->power[k];
+    if (b < floor_power || b <= t->power[k - 1] || b < t->power[k + 1]) continue;
     /* Parabola through the log magnitudes (half the log power). */
-    double la = 0.5 * log((double)t->logmag[k - 1] + 1e-30), lb = 0.5 * log((double)b),
-           lc = 0.5 * log((double)t->logmag[k + 1] + 1e-30);
+    double la = 0.5 * log((double)t->power[k - 1] + 1e-30), lb = 0.5 * log((double)b),
+           lc = 0.5 * log((double)t->power[k + 1] + 1e-30);
     double den = la - 2.0 * lb + lc, delta = den < 0 ? 0.5 * (la - lc) / den : 0.0;
     if (delta > 0.5) delta = 0.5;
     if (delta < -0.5) delta = -0.5;

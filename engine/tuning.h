@@ -44,6 +44,7 @@
 #ifndef CHORDLET_TUNING_H
 #define CHORDLET_TUNING_H
 
+#include <stdbool.h>
 #include <stddef.h>
 
 #include "chordlet.h"
@@ -74,6 +75,8 @@ chordlet_status tuning_params_check(const tuning_params *p, chordlet_error *err)
  * be there, valid, and of this version. Thread: main/worker. */
 chordlet_status tuning_params_write(const tuning_params *p, model_writer *w, chordlet_error *err);
 chordlet_status tuning_params_read(const model_file *m, tuning_params *p, chordlet_error *err);
+/* Whether a model file states its estimator (stream.tuning.*). Thread: any. */
+bool tuning_params_present(const model_file *m);
 
 typedef struct tuning_tracker tuning_tracker;
 

@@ -124,12 +124,9 @@ int cmd_export(int argc, char **argv) {
   /* A model made before the tuning estimator existed runs with its defaults
    * (tuning_params_read): the export writes them down, so every exported
    * student states the estimator it runs with. */
-  if (!st) {
+  if (!st && !tuning_params_present(m)) {
     tuning_params tp;
-    bool has_tuning = false;
-    for (size_t i = 0; i < model_file_n_meta(m); i++)
-      has_tuning |= !strcmp(model_file_meta_at(m, i)->key, MK_TUNING_VERSION);
-    if (!has_tuning && !(st = tuning_params_read(m, &tp, &err))) st = tuning_params_write(&tp, w, &err);
+    if (!(st = tuning_params_read(m, &tp, &err))) st = tuning_params_write(&tp, w, &err);
   }
   if (!st && name) st = model_writer_set_str(w, MK_NAME, name, &err);
   if (!st && description) st = model_writer_set_str(w, MK_DESCRIPTION, description, &err);
