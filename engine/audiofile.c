@@ -19,9 +19,14 @@
 enum {
   READ_CHUNK_FRAMES = 8192, /* frames per sf_readf_float call */
   /* MP3 headers (Xing/LAME, or none: an estimate from the file size) may
-   * state a length a little off what the decoder gives; two MPEG frames of
-   * 1152 samples is the slack we allow before calling it truncated. */
+   * state a length a little off what the decoder gives. With a Xing/LAME
+   * header it is within two MPEG frames of 1152 samples; without one the
+   * estimate counts trailing tags and padding as audio (Debian's asc-music:
+   * up to 0.09 % long). We allow two frames or 0.5 % of the declared length,
+   * whichever is more, before calling a file truncated: a cut file loses far
+   * more, and a shortfall below that cannot be told from an estimate. */
   MPEG_LENGTH_SLACK = 2 * 1152,
+  MPEG_LENGTH_SLACK_PER_MILLE = 5,
   /* Ogg Vorbis: the length is the last page's granule position; encoders
    * (and Debian's game music, e.g. wesnoth's northerners.ogg, 0.13 s short)
    * leave streams whose last packets decode to less. librosa reads what
@@ -310,7 +315,11 @@ static chordlet_status read_frames(SNDFILE *sf, const SF_INFO *info, const char 
     size_t declared = (size_t)info->frames;
     int mpeg = (info->format & SF_FORMAT_TYPEMASK) == SF_FORMAT_MPEG;
     int ogg = (info->format & SF_FORMAT_TYPEMASK) == SF_FORMAT_OGG;
-    size_t slack = mpeg ? MPEG_LENGTH_SLACK : ogg ? (size_t)OGG_LENGTH_SLACK_SECONDS * (size_t)info->samplerate : 0;
+    size_t slack = ogg ? (size_t)OGG_LENGTH_SLACK_SECONDS * (size_t)info->samplerate : 0;
+    if (mpeg) {
+      slack = declared / 1000 * MPEG_LENGTH_SLACK_PER_MILLE;
+      if (slack < MPEG_LENGTH_SLACK) slack = MPEG_LENGTH_SLACK;
+    }
     if (!(total < declared && declared - total <= slack))
       st = chordlet_fail(err, CHORDLET_ERR_PARSE,
                          "%s: truncated or damaged: the header declares %zu frames but only %zu "

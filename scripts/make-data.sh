@@ -11,9 +11,10 @@
 #      (step 0's pool, and wesnoth-1.16-music and singularity-music where they
 #      are installed: they are not in the tsv) with the teacher, and the
 #      labelled renders too (stage 2's selective KD distils the teacher on them);
-#   3. cache the student's features: unlabelled and real audio with aligned
-#      pseudo-labels, labelled audio with ground truth and pseudo-labels, valid
-#      audio with ground truth.
+#   3. cache the student's features: unlabelled renders (features/unlabelled)
+#      and real music (features/real: stage 1 trains on both, stage 2 takes
+#      KD-only windows from it) with aligned pseudo-labels, labelled audio with
+#      ground truth and pseudo-labels, valid audio with ground truth.
 # Settings (environment): CHORDLET_SHARED (../shared), DATA_DIR (work/data),
 # DATA_SEED (1), DATA_FOLDS (teacher folds, 2: the first two folds of the ensemble
 # label 65 h in ~25 min on 2 cores, 5 would take ~65), DATA_LIMIT (songs per list, 0 = all),
@@ -93,9 +94,12 @@ real=""
 $TRAIN pseudo-label --folds "$FOLDS" --jobs "$JOBS" --out "$DATA/pseudo" "$DATA"/audio/unlabelled/* $real "$DATA"/audio/labelled/*
 
 echo "== 3/3 student features"
-# shellcheck disable=SC2086
 $TRAIN features --folds "$FOLDS" --jobs "$JOBS" --pseudo "$DATA/pseudo" --out "$DATA/features/unlabelled" \
-  "$DATA"/audio/unlabelled/* $real
+  "$DATA"/audio/unlabelled/*
+if [ -n "$real" ]; then
+  # shellcheck disable=SC2086
+  $TRAIN features --folds "$FOLDS" --jobs "$JOBS" --pseudo "$DATA/pseudo" --out "$DATA/features/real" $real
+fi
 $TRAIN features --folds "$FOLDS" --jobs "$JOBS" --pseudo "$DATA/pseudo" --out "$DATA/features/labelled" "$DATA"/audio/labelled/*
 $TRAIN features --jobs "$JOBS" --out "$DATA/features/valid" "$DATA"/audio/valid/*
 
@@ -105,9 +109,13 @@ $TRAIN features --jobs "$JOBS" --out "$DATA/features/valid" "$DATA"/audio/valid/
 # of the unlabelled pool keep the teacher's pseudo-labels of the clean audio.
 if [ -n "$AUGMENT" ]; then
   echo "== 3b/3 augmented variants ($AUGMENT, $VARIANTS per song, seed $SEED)"
-  # shellcheck disable=SC2086
   $TRAIN features --folds "$FOLDS" --jobs "$JOBS" --pseudo "$DATA/pseudo" --augment "$AUGMENT" --variants "$VARIANTS" \
-    --seed "$SEED" --out "$DATA/features/unlabelled-aug" "$DATA"/audio/unlabelled/* $real
+    --seed "$SEED" --out "$DATA/features/unlabelled-aug" "$DATA"/audio/unlabelled/*
+  if [ -n "$real" ]; then
+    # shellcheck disable=SC2086
+    $TRAIN features --folds "$FOLDS" --jobs "$JOBS" --pseudo "$DATA/pseudo" --augment "$AUGMENT" \
+      --variants "$VARIANTS" --seed "$SEED" --out "$DATA/features/real-aug" $real
+  fi
   $TRAIN features --folds "$FOLDS" --jobs "$JOBS" --pseudo "$DATA/pseudo" --augment "$AUGMENT" --variants "$VARIANTS" \
     --seed "$SEED" --out "$DATA/features/labelled-aug" "$DATA"/audio/labelled/*
 fi

@@ -140,17 +140,20 @@ class Student:
 
 
 def loss_fn(z, labels, teacher, cfg):
-    """PAPER 1.5 over the frames with label >= 0: (loss, focal, kd)."""
+    """PAPER 1.5 over the frames with label >= 0 and, when KD is on, the
+    KD-only frames (label -2: the KD term only): (loss, focal, kd)."""
     K = z.shape[-1]
     zf = z.reshape(-1, K)
     lab = labels.reshape(-1)
-    valid = lab >= 0
-    N = int(valid.sum())
-    zv = zf[valid]
-    yv = lab[valid]
     gamma = float(cfg["focal_gamma"])
     alpha = float(cfg["kd_alpha"])
     Tk = float(cfg["kd_temperature"])
+    has_teacher = int(cfg["has_teacher"])
+    labelled = lab >= 0
+    used = labelled | ((lab == -2) & bool(has_teacher and alpha != 0.0))
+    N = int(used.sum())
+    zv = zf[labelled]
+    yv = lab[labelled]
     logp = F.log_softmax(zv, dim=-1)
     lpy = logp.gather(1, yv[:, None])[:, 0]
     if gamma == 0.0:
@@ -159,10 +162,10 @@ def loss_fn(z, labels, teacher, cfg):
         fl = -((1.0 - lpy.exp()) ** gamma) * lpy
     focal = fl.sum() / N
     kd = torch.zeros(())
-    if int(cfg["has_teacher"]):
-        a = teacher.reshape(-1, K)[valid]
+    if has_teacher:
+        a = teacher.reshape(-1, K)[used]
         q = F.softmax(a / Tk, dim=-1)
-        log_s = F.log_softmax(zv / Tk, dim=-1)
+        log_s = F.log_softmax(zf[used] / Tk, dim=-1)
         kl = F.kl_div(log_s, q, reduction="none").sum(-1)
         w = torch.ones_like(kl)
         if int(cfg["selective"]):

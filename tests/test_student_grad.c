@@ -92,6 +92,10 @@ static void teacher_row(float *a, int K, long i, rng *r) {
   }
 }
 
+/* Every kd_only_every-th frame (from frame 1) is KD-only (stage 2's real-music
+ * windows: STUDENT_LABEL_KD_ONLY); 0: none. */
+static int kd_only_every = 0;
+
 static void problem_init(problem *p, const student_config *c, int B, int T, uint64_t seed) {
   memset(p, 0, sizeof *p);
   p->c = *c;
@@ -125,6 +129,7 @@ static void problem_init(problem *p, const student_config *c, int B, int T, uint
   for (size_t i = 0; i < nx; i++) p->x[i] = (float)(c->norm_mean + c->norm_std * gauss(&r));
   for (long i = 0; i < (long)B * T; i++) {
     p->labels[i] = (i % 5 == 3) ? -1 : rng_below(&r, c->n_classes);
+    if (kd_only_every && i % kd_only_every == 1) p->labels[i] = STUDENT_LABEL_KD_ONLY;
     teacher_row(p->teacher + i * c->n_classes, c->n_classes, i, &r);
   }
 }
@@ -270,7 +275,7 @@ static void grad_case(const char *label, const student_config *c, int B, int T, 
     long lo = 0, mid = 0, hi = 0;
     double wsum = 0;
     for (long i = 0; i < (long)B * T; i++) {
-      if (p.labels[i] < 0) continue;
+      if (p.labels[i] < 0 && p.labels[i] != STUDENT_LABEL_KD_ONLY) continue;
       const float *a = p.teacher + i * K;
       double mx = a[0], s = 0;
       for (int k = 1; k < K; k++) mx = a[k] > mx ? a[k] : mx;
@@ -678,6 +683,12 @@ int main(int argc, char **argv) {
   grad_case("selective KD a=0.3", &c, 2, 10, &o, 4);
   o = opts(2.0f, 1.0f, 1);
   grad_case("selective KD a=1", &c, 2, 10, &o, 5);
+  kd_only_every = 3; /* stage 2 with real-music windows: KD-only frames beside labelled ones */
+  o = opts(2.0f, 0.3f, 1);
+  grad_case("KD-only frames, selective KD a=0.3", &c, 2, 10, &o, 9);
+  o = opts(2.0f, 0.0f, 0);
+  grad_case("KD-only frames ignored without KD", &c, 2, 10, &o, 10);
+  kd_only_every = 0;
   {
     student_config cl = c; /* several query blocks, a band narrower than the window */
     cl.context = 70;

@@ -1017,12 +1017,44 @@ static void dec_bwd(student_trainer *t, const float *P, float *Gr, const dec_off
 
 /* ---- loss ---- */
 
-/* Fills t->dlogits (n, K) with dL/dz and returns L (PAPER 1.5, over labelled frames). */
+/* The focal loss FL(z, y) of one frame (PAPER 1.5); writes
+ * dz_k = scale * dFL/dz_k (scratch p: K doubles). */
+static double focal_term(const float *z, float *dz, int K, int y, double zmax, double gamma, double scale,
+                         double *p) {
+  double sum = 0;
+  for (int k = 0; k < K; k++) sum += (p[k] = exp((double)z[k] - zmax));
+  const double inv = 1.0 / sum;
+  double one_m = 0; /* 1 - p_y as the sum of the others (accurate when p_y -> 1) */
+  for (int k = 0; k < K; k++) {
+    p[k] *= inv;
+    if (k != y) one_m += p[k];
+  }
+  const double logp_y = (double)z[y] - zmax - log(sum), p_y = p[y];
+  double fl, coef; /* FL, and dFL/dz_k = coef (1[k = y] - p_k) */
+  if (gamma == 0) {
+    fl = -logp_y;
+    coef = -1.0;
+  } else {
+    const double mod = pow(one_m, gamma);
+    fl = -mod * logp_y;
+    coef = one_m > 0 ? gamma * p_y * pow(one_m, gamma - 1.0) * logp_y - mod : 0.0;
+  }
+  const double wf = scale * coef;
+  for (int k = 0; k < K; k++) dz[k] = (float)(wf * ((k == y) - p[k]));
+  return fl;
+}
+
+/* Fills t->dlogits (n, K) with dL/dz and returns L (PAPER 1.5: over the labelled frames and, with KD,
+ * the KD-only ones; N counts both). */
 static double loss(student_trainer *t, size_t n, const int *labels, const float *teacher, const loss_options *o,
                    loss_report *rep) {
   const int K = t->K;
-  long N = 0, correct = 0;
-  for (size_t r = 0; r < n; r++) N += labels[r] >= 0;
+  const int with_kd = teacher != NULL && o->kd_alpha != 0;
+  long N = 0, labelled = 0, correct = 0;
+  for (size_t r = 0; r < n; r++) {
+    labelled += labels[r] >= 0;
+    N += labels[r] >= 0 || (with_kd && labels[r] == STUDENT_LABEL_KD_ONLY);
+  }
   memset(t->dlogits, 0, n * K * sizeof *t->dlogits);
   loss_report rp;
   memset(&rp, 0, sizeof rp);
@@ -1032,41 +1064,24 @@ static double loss(student_trainer *t, size_t n, const int *labels, const float 
   }
   const double invN = 1.0 / (double)N, alpha = o->kd_alpha, gamma = o->focal_gamma;
   const double Tk = o->kd_temperature > 0 ? o->kd_temperature : 1.0;
-  const int with_kd = teacher != NULL;
+  const int keep_kd = teacher != NULL; /* the KD term is reported whenever a teacher is given */
   double fsum = 0, kdsum = 0, wsum = 0;
   double *p = t->lp, *q = t->lq;
   for (size_t r = 0; r < n; r++) {
     const int y = labels[r];
-    if (y < 0) continue;
+    const int kd_only = y == STUDENT_LABEL_KD_ONLY && with_kd;
+    if (y < 0 && !kd_only) continue;
     const float *z = t->logits + r * K;
     float *dz = t->dlogits + r * K;
     int am = 0;
     for (int k = 1; k < K; k++)
       if (z[k] > z[am]) am = k;
-    correct += am == y;
     const double zmax = z[am];
-    double sum = 0;
-    for (int k = 0; k < K; k++) sum += (p[k] = exp((double)z[k] - zmax));
-    const double inv = 1.0 / sum;
-    double one_m = 0; /* 1 - p_y as the sum of the others (accurate when p_y -> 1) */
-    for (int k = 0; k < K; k++) {
-      p[k] *= inv;
-      if (k != y) one_m += p[k];
+    if (!kd_only) { /* a labelled frame: the focal term and the accuracy */
+      correct += am == y;
+      fsum += focal_term(z, dz, K, y, zmax, gamma, (1.0 - alpha) * invN, p);
     }
-    const double logp_y = (double)z[y] - zmax - log(sum), p_y = p[y];
-    double fl, coef; /* FL, and dFL/dz_k = coef (1[k = y] - p_k) */
-    if (gamma == 0) {
-      fl = -logp_y;
-      coef = -1.0;
-    } else {
-      const double mod = pow(one_m, gamma);
-      fl = -mod * logp_y;
-      coef = one_m > 0 ? gamma * p_y * pow(one_m, gamma - 1.0) * logp_y - mod : 0.0;
-    }
-    fsum += fl;
-    const double wf = (1.0 - alpha) * invN * coef;
-    for (int k = 0; k < K; k++) dz[k] = (float)(wf * ((k == y) - p[k]));
-    if (!with_kd) continue;
+    if (!keep_kd) continue;
     /* q = softmax(a / T), s = softmax(z / T) (p reused for s) */
     const float *at = teacher + r * K;
     double amax = at[0];
@@ -1102,10 +1117,11 @@ static double loss(student_trainer *t, size_t n, const int *labels, const float 
     }
   }
   rp.focal = fsum * invN;
-  rp.kd = with_kd ? Tk * Tk * kdsum * invN : 0.0;
-  rp.kd_weight_sum = with_kd ? wsum : 0.0;
+  rp.kd = keep_kd ? Tk * Tk * kdsum * invN : 0.0;
+  rp.kd_weight_sum = keep_kd ? wsum : 0.0;
   rp.loss = alpha * rp.kd + (1.0 - alpha) * rp.focal;
   rp.frames = N;
+  rp.labelled = labelled;
   rp.correct = correct;
   if (rep) *rep = rp;
   return rp.loss;

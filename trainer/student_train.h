@@ -48,9 +48,15 @@ typedef struct loss_options {
   float conf_lo, conf_hi; /* 0.1, 0.9 */
 } loss_options;
 
+/* A frame that carries the teacher's distribution and no ground truth (stage
+ * 2's real-music windows): it takes the KD term only, and counts in N only
+ * when KD is on (kd_alpha > 0 and a teacher given); otherwise it is ignored. */
+enum { STUDENT_LABEL_KD_ONLY = -2 };
+
 typedef struct loss_report {
   double loss, focal, kd; /* L and its two terms (kd includes T^2; 0 when kd_alpha is 0) */
-  long frames, correct;   /* N, and frames whose argmax equals the label */
+  long frames, correct;   /* N (labelled and KD-only frames), and labelled frames whose argmax equals the label */
+  long labelled;          /* the frames of N with a label (correct counts among them) */
   double kd_weight_sum;   /* sum of w_t over the N frames (0 without KD) */
 } loss_report;
 
@@ -64,8 +70,8 @@ void student_trainer_free(student_trainer *t);
 /* Bytes the trainer allocated (activations, masks, scratch). */
 size_t student_trainer_bytes(const student_trainer *t);
 
-/* x (B, T, n_bins) raw features; labels (B, T) class index, or -1 = frame
- * ignored; teacher_logits (B, T, n_classes) or NULL (needed when
+/* x (B, T, n_bins) raw features; labels (B, T) class index, -1 = frame
+ * ignored, or STUDENT_LABEL_KD_ONLY; teacher_logits (B, T, n_classes) or NULL (needed when
  * o->kd_alpha != 0). b (1..batch) windows are used. train = 1: dropout on,
  * masks drawn from seed (deterministic); 0: off. Runs the forward pass, the
  * loss and, if grads != NULL, the backward pass, ADDING into grads (the

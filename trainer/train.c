@@ -8,6 +8,17 @@
  *               (1 - alpha) * focal loss against the ground truth;
  *   supervised  the baseline: ground truth only, from random initialisation.
  *
+ * Stage 2 can interleave windows of unlabelled audio (--kd-train: the real
+ * music of stage 1's pool) that carry the KD term only, a fixed share of every
+ * batch (--kd-share), so that fine-tuning on the labelled renders keeps what
+ * stage 1 learnt from the teacher on real recordings (PAPER.md 1.7). Their
+ * order comes from (seed, step) like the labelled windows'.
+ *
+ * --ema D keeps an exponential moving average of the weights (decay D, with
+ * the usual warm-up min(D, (1 + step) / (10 + step))). Every validation
+ * scores both the weights and their average; best.chordlet is whichever scored
+ * higher, and ema.chordlet is the average at the end.
+ *
  * A run lives in one folder: checkpoint.chordlet (every --checkpoint-every
  * steps and at the end; train_checkpoint.h), best.chordlet (the model with
  * the best validation frame accuracy so far, ready for `chordlet`),
@@ -65,6 +76,10 @@ typedef struct train_options {
   int n_train;
   const char *valid_paths[MAX_INPUTS];
   int n_valid;
+  const char *kd_paths[MAX_INPUTS];      /* stage 2: caches whose windows carry KD only (real music) */
+  int n_kd;
+  float kd_share;                        /* the share of each batch's windows taken from kd_paths */
+  double ema;                            /* the decay of the weights' moving average (0: none) */
   double hours;                          /* training material budget (0: all) */
   long steps;
   int batch, frames, stride;
@@ -118,6 +133,10 @@ static void usage(FILE *out, const char *command) {
           "  --alpha X            KD weight (stage 2: 0.3; else 0)\n"
           "  --temperature X      KD temperature (3)\n"
           "  --no-selective       plain KD (every frame weight 1)\n"
+          "  --kd-train PATH      stage 2: caches of unlabelled audio with the teacher's probabilities whose\n"
+          "                       windows carry the KD term only (repeatable; needs --alpha > 0)\n"
+          "  --kd-share X         the share of each batch taken from --kd-train (default 0.25)\n"
+          "  --ema D              keep a moving average of the weights with decay D (e.g. 0.999; 0: off)\n"
           "  --conf-lo X --conf-hi X   selective KD thresholds (0.1, 0.9)\n"
           "  --shift LO:HI        pitch-shift augmentation in semitones (off; e.g. -5:6)\n"
           "  --valid-every N      steps between validations (default steps/10)\n"
@@ -164,6 +183,7 @@ static int parse(int argc, char **argv, train_options *o) {
   if (o->threads < 1) o->threads = 1;
   if (o->threads > MAX_THREADS) o->threads = MAX_THREADS;
   o->seed = 1;
+  o->kd_share = -1;
   o->model = student_config_default();
   for (int i = 1; i < argc; i++) {
     const char *a = argv[i];
@@ -197,14 +217,15 @@ static int parse(int argc, char **argv, train_options *o) {
     } else if (!strcmp(a, "--provenance")) {
       NEED_VALUE;
       o->provenance = v;
-    } else if (!strcmp(a, "--train") || !strcmp(a, "--valid")) {
+    } else if (!strcmp(a, "--train") || !strcmp(a, "--valid") || !strcmp(a, "--kd-train")) {
       NEED_VALUE;
-      int *n = a[2] == 't' ? &o->n_train : &o->n_valid;
+      const bool is_kd = a[2] == 'k';
+      int *n = is_kd ? &o->n_kd : a[2] == 't' ? &o->n_train : &o->n_valid;
       if (*n >= MAX_INPUTS) {
         fprintf(stderr, "%s: at most %d %s paths\n", o->program, MAX_INPUTS, a);
         return TRAIN_EXIT_USAGE;
       }
-      (a[2] == 't' ? o->train_paths : o->valid_paths)[(*n)++] = v;
+      (is_kd ? o->kd_paths : a[2] == 't' ? o->train_paths : o->valid_paths)[(*n)++] = v;
     } else if (!strcmp(a, "--shift")) {
       NEED_VALUE;
       if (sscanf(v, "%d:%d", &o->shift_lo, &o->shift_hi) != 2 || o->shift_lo > o->shift_hi || o->shift_lo < -11 ||
@@ -262,6 +283,8 @@ static int parse(int argc, char **argv, train_options *o) {
           {"--dropout", 2, offsetof(train_options, model.dropout), 0, 0.99},
           {"--groups", 1, offsetof(train_options, model.n_groups), 1, 144},
           {"--frame-step", 1, offsetof(train_options, frame_step), 1, 64},
+          {"--kd-share", 2, offsetof(train_options, kd_share), 0.01, 0.99},
+          {"--ema", 3, offsetof(train_options, ema), 0, 0.999999},
       };
       size_t k = 0;
       while (k < sizeof nums / sizeof *nums && strcmp(a, nums[k].name)) k++;
@@ -296,6 +319,19 @@ static int parse(int argc, char **argv, train_options *o) {
     fprintf(stderr, "%s: stage 2 starts from a stage-1 model: give --init MODEL\n", o->program);
     return TRAIN_EXIT_USAGE;
   }
+  if (o->n_kd && o->stage != STAGE2) {
+    fprintf(stderr, "%s: --kd-train is for stage 2 (stage 1 trains on the same caches with --train)\n", o->program);
+    return TRAIN_EXIT_USAGE;
+  }
+  if (o->n_kd && o->loss.kd_alpha <= 0) {
+    fprintf(stderr, "%s: --kd-train windows carry the KD term only: give --alpha > 0\n", o->program);
+    return TRAIN_EXIT_USAGE;
+  }
+  if (o->kd_share >= 0 && !o->n_kd) {
+    fprintf(stderr, "%s: --kd-share needs --kd-train\n", o->program);
+    return TRAIN_EXIT_USAGE;
+  }
+  if (o->kd_share < 0) o->kd_share = o->n_kd ? 0.25f : 0.0f;
   if (o->stride <= 0) o->stride = o->stage == STAGE2 || o->stage == SUPERVISED ? o->frames / 2 : o->frames;
   if (o->lr_start < 0) o->lr_start = o->lr / 3;
   if (o->warmup < 0) o->warmup = o->cosine ? o->steps / 10 : 0;
@@ -320,6 +356,8 @@ static void describe_options(const train_options *o, char *out, size_t n) {
            o->threads, o->seed, o->init ? o->init : "-");
   /* only when set, so runs made before the option resume as they were */
   if (o->frame_step != 1) snprintf(out + strlen(out), n - strlen(out), " frame_step=%d", o->frame_step);
+  if (o->n_kd) snprintf(out + strlen(out), n - strlen(out), " kd_share=%g kd_train=%s", (double)o->kd_share, o->kd_paths[0]);
+  if (o->ema > 0) snprintf(out + strlen(out), n - strlen(out), " ema=%g", o->ema);
 }
 
 static float learning_rate(const train_options *o, long step) {
@@ -332,15 +370,21 @@ static float learning_rate(const train_options *o, long step) {
 
 /* ---- one step over threads ---- */
 
+/* One window of a batch: which material it comes from and what it is trained on. */
+typedef struct batch_item {
+  const train_set *set;
+  train_window window;
+  train_target target;
+} batch_item;
+
 typedef struct worker {
   student_trainer *trainer;
   float *grads;           /* (n_floats) */
   float *x, *teacher;     /* (batch, frames, n_bins), (batch, frames, K) or NULL */
   int *labels;            /* (batch, frames) */
-  const train_set *data;
-  const train_window *windows;
+  int n_bins, n_classes;
+  const batch_item *items;
   int n_windows;
-  train_target target;
   const train_options *o;
   const float *params;
   size_t n_floats;
@@ -351,11 +395,11 @@ typedef struct worker {
 
 static void *worker_run(void *arg) {
   worker *w = arg;
-  const int F = w->o->frames, B = w->data->n_bins, K = w->data->n_classes;
+  const int F = w->o->frames, B = w->n_bins, K = w->n_classes;
   memset(w->grads, 0, w->n_floats * sizeof *w->grads);
   for (int i = 0; i < w->n_windows; i++)
-    train_window_fill(w->data, &w->windows[i], F, w->target, w->x + (size_t)i * F * B, w->labels + (size_t)i * F,
-                      w->teacher ? w->teacher + (size_t)i * F * K : NULL);
+    train_window_fill(w->items[i].set, &w->items[i].window, F, w->items[i].target, w->x + (size_t)i * F * B,
+                      w->labels + (size_t)i * F, w->teacher ? w->teacher + (size_t)i * F * K : NULL);
   memset(&w->report, 0, sizeof w->report);
   w->loss = w->n_windows ? student_trainer_step(w->trainer, w->params, w->grads, w->x, w->labels, w->teacher,
                                                 w->n_windows, &w->o->loss, 1, w->seed, &w->report)
@@ -363,17 +407,32 @@ static void *worker_run(void *arg) {
   return NULL;
 }
 
+/* The KD-only windows' order in their epoch e (another stream than the
+ * training windows', whose epochs are seeded seed * 1000003 + e). */
+static unsigned long long kd_order_seed(unsigned long long seed, long epoch) {
+  return seed * 0x9E3779B97F4A7C15ull + 0xD1B54A32D192ED03ull + (unsigned long long)epoch;
+}
+
+/* ema = d ema + (1 - d) params, with d = min(decay, (1 + step) / (10 + step)):
+ * early on the average follows the weights closely, later it keeps ~1 / (1 - decay) steps. */
+static void ema_update(float *ema, const float *params, size_t n, double decay, long step) {
+  double d = (1.0 + (double)step) / (10.0 + (double)step);
+  if (d > decay) d = decay;
+  const float keep = (float)d, take = (float)(1.0 - d);
+  for (size_t i = 0; i < n; i++) ema[i] = keep * ema[i] + take * params[i];
+}
+
 /* ---- the model file a run exports ---- */
 
 static chordlet_status export_model(const char *path, const train_options *o, const student_config *c,
                                     const float *params, const cqt_params *fe, const char *data_text, long step,
-                                    double score, chordlet_error *err) {
+                                    double score, bool averaged, chordlet_error *err) {
   model_writer *w = model_writer_create();
   if (!w) return chordlet_fail(err, CHORDLET_ERR_NO_MEMORY, "out of memory");
   char stages[1024], desc[256], provenance[2048];
   describe_options(o, stages, sizeof stages);
-  snprintf(stages + strlen(stages), sizeof stages - strlen(stages), "; step %ld of %ld; valid frame accuracy %.4f",
-           step, o->steps, score);
+  snprintf(stages + strlen(stages), sizeof stages - strlen(stages), "; step %ld of %ld; valid frame accuracy %.4f%s",
+           step, o->steps, score, averaged ? "; the weights' moving average" : "");
   snprintf(desc, sizeof desc, "2E1D student (%s), lookahead %d frames, context %d frames", stage_name(o->stage),
            c->lookahead, c->context);
   snprintf(provenance, sizeof provenance,
@@ -526,11 +585,17 @@ static int run(train_options *o) {
     snprintf(s.options, sizeof s.options, "%s", options);
   }
   const student_config *c = &s.config;
+  if (o->ema > 0 && !s.ema && train_state_alloc_ema(&s, &err)) {
+    fprintf(stderr, "%s: %s\n", o->program, err.message);
+    train_state_free(&s);
+    return TRAIN_EXIT_FAIL;
+  }
 
   /* the material */
   const bool kd = o->loss.kd_alpha > 0;
   const train_target target = o->stage == STAGE1 ? TARGET_PSEUDO : TARGET_GROUND_TRUTH;
-  train_set data, valid;
+  train_set data, valid, kd_data;
+  memset(&kd_data, 0, sizeof kd_data);
   double t0 = now_seconds();
   if (train_set_load(&data, o->train_paths, o->n_train, o->hours, o->seed, kd, &err)) {
     fprintf(stderr, "%s: training data: %s\n", o->program, err.message);
@@ -543,10 +608,19 @@ static int run(train_options *o) {
     train_state_free(&s);
     return TRAIN_EXIT_FAIL;
   }
-  if (train_set_decimate(&data, o->frame_step, &err) || train_set_decimate(&valid, o->frame_step, &err)) {
+  if (o->n_kd && train_set_load(&kd_data, o->kd_paths, o->n_kd, 0, o->seed, 1, &err)) {
+    fprintf(stderr, "%s: --kd-train data: %s\n", o->program, err.message);
+    train_set_free(&data);
+    train_set_free(&valid);
+    train_state_free(&s);
+    return TRAIN_EXIT_FAIL;
+  }
+  if (train_set_decimate(&data, o->frame_step, &err) || train_set_decimate(&valid, o->frame_step, &err) ||
+      (o->n_kd && train_set_decimate(&kd_data, o->frame_step, &err))) {
     fprintf(stderr, "%s: --frame-step %d: %s\n", o->program, o->frame_step, err.message);
     train_set_free(&data);
     train_set_free(&valid);
+    train_set_free(&kd_data);
     train_state_free(&s);
     return TRAIN_EXIT_FAIL;
   }
@@ -558,10 +632,15 @@ static int run(train_options *o) {
   else if (target == TARGET_GROUND_TRUTH && !data.has_labels) problem = "some training caches have no ground-truth labels";
   else if (kd && !data.has_teacher) problem = "KD (--alpha > 0) needs the teacher's probabilities in every training cache (features --pseudo)";
   else if (!valid.has_labels) problem = "some validation caches have no ground-truth labels";
+  else if (o->n_kd && !kd_data.has_teacher) problem = "--kd-train needs the teacher's probabilities in every cache (features --pseudo)";
+  else if (o->n_kd && (kd_data.n_bins != data.n_bins || kd_data.frontend.hop_seconds != data.frontend.hop_seconds))
+    problem = "the --kd-train caches were made with another front end than the --train caches";
+  else if (o->n_kd && o->batch < 2) problem = "--kd-train needs --batch 2 or more (windows of both kinds in every batch)";
   if (problem) {
     fprintf(stderr, "%s: %s\n", o->program, problem);
     train_set_free(&data);
     train_set_free(&valid);
+    train_set_free(&kd_data);
     train_state_free(&s);
     return TRAIN_EXIT_FAIL;
   }
@@ -569,11 +648,37 @@ static int run(train_options *o) {
   snprintf(data_text, sizeof data_text, "%s: %d songs, %.2f h (%s%s); valid: %d songs, %.2f h; seed %llu",
            stage_name(o->stage), data.n_songs, data.seconds / 3600, o->train_paths[0], o->n_train > 1 ? ", ..." : "",
            valid.n_songs, valid.seconds / 3600, o->seed);
+  if (o->n_kd)
+    snprintf(data_text + strlen(data_text), sizeof data_text - strlen(data_text),
+             "; KD-only: %d songs, %.2f h (%s%s), %.0f %% of each batch", kd_data.n_songs, kd_data.seconds / 3600,
+             o->kd_paths[0], o->n_kd > 1 ? ", ..." : "", 100.0 * o->kd_share);
+  /* every batch: lab_batch windows of the training material, kd_batch of the KD-only material */
+  int kd_batch = (int)lround(o->kd_share * o->batch);
+  if (o->n_kd && kd_batch < 1) kd_batch = 1;
+  if (o->n_kd && kd_batch > o->batch - 1) kd_batch = o->batch - 1;
+  if (!o->n_kd) kd_batch = 0;
+  const int lab_batch = o->batch - kd_batch;
+  size_t n_kd_windows = 0;
+  train_window *kd_windows = NULL;
+  if (o->n_kd) {
+    kd_windows = train_windows(&kd_data, o->frames, o->frames, &n_kd_windows);
+    if (!kd_windows || !n_kd_windows) {
+      fprintf(stderr, "%s: no --kd-train windows of %d frames in the data\n", o->program, o->frames);
+      free(kd_windows);
+      train_set_free(&data);
+      train_set_free(&valid);
+      train_set_free(&kd_data);
+      train_state_free(&s);
+      return TRAIN_EXIT_FAIL;
+    }
+  }
   size_t n_windows = 0;
   train_window *windows = train_windows(&data, o->frames, o->stride, &n_windows);
   if (!windows || n_windows == 0) {
     fprintf(stderr, "%s: no training windows of %d frames in the data\n", o->program, o->frames);
     free(windows);
+    free(kd_windows);
+    train_set_free(&kd_data);
     train_set_free(&data);
     train_set_free(&valid);
     train_state_free(&s);
@@ -597,19 +702,22 @@ static int run(train_options *o) {
     w->x = malloc((size_t)per * o->frames * c->n_bins * sizeof *w->x);
     w->labels = malloc((size_t)per * o->frames * sizeof *w->labels);
     w->teacher = kd ? malloc((size_t)per * o->frames * c->n_classes * sizeof *w->teacher) : NULL;
-    w->data = &data;
-    w->target = target;
+    w->n_bins = data.n_bins;
+    w->n_classes = data.n_classes;
     w->o = o;
     w->n_floats = s.n_floats;
     bad |= !w->trainer || !w->grads || !w->x || !w->labels || (kd && !w->teacher);
   }
   float *grads = malloc(s.n_floats * sizeof *grads);
+  batch_item *items = malloc((size_t)o->batch * sizeof *items);
+  bad |= !items;
   FILE *log = NULL;
   if (!bad && grads) {
     if (s.step == 0) remove(log_path);
     if (log_truncate(log_path, s.step) == 0 && (log = fopen(log_path, "a"))) {
       if (ftell(log) == 0)
-        fprintf(log, "step,epoch,lr,loss,focal,kd,train_accuracy,grad_norm,frames_per_second,valid_accuracy\n");
+        fprintf(log, "step,epoch,lr,loss,focal,kd,train_accuracy,grad_norm,frames_per_second,valid_accuracy,"
+                     "valid_ema_accuracy\n");
     }
   }
   int status = TRAIN_EXIT_OK;
@@ -620,13 +728,14 @@ static int run(train_options *o) {
 
   const char *kill_env = getenv("CHORDLET_TEST_KILL_AT_STEP");
   const long kill_at_step = kill_env ? atol(kill_env) : 0;
-  const long batches_per_epoch = (long)((n_windows + o->batch - 1) / o->batch);
-  long epoch_loaded = -1;
+  const long batches_per_epoch = (long)((n_windows + lab_batch - 1) / lab_batch);
+  long epoch_loaded = -1, kd_epoch_loaded = 0;
+  if (kd_windows) train_windows_shuffle(kd_windows, n_kd_windows, kd_order_seed(o->seed, 0), o->shift_lo, o->shift_hi);
   double window_loss = 0, window_focal = 0, window_kd = 0;
-  long window_frames = 0, window_correct = 0, window_steps = 0;
+  long window_frames = 0, window_labelled = 0, window_correct = 0, window_steps = 0;
   double window_t0 = now_seconds(), run_t0 = window_t0, grad_norm = 0;
   long run_step0 = s.step, stale_validations = 0;
-  double last_valid = -1;
+  double last_valid = -1, last_ema = -1;
   while (status == TRAIN_EXIT_OK && s.step < o->steps) {
     const long epoch = s.step / batches_per_epoch, in_epoch = s.step % batches_per_epoch;
     if (epoch != epoch_loaded) {
@@ -643,14 +752,35 @@ static int run(train_options *o) {
                             o->shift_hi);
       epoch_loaded = epoch;
     }
-    const size_t first = (size_t)in_epoch * o->batch;
-    const int n_batch = first + (size_t)o->batch <= n_windows ? o->batch : (int)(n_windows - first);
+    const size_t first = (size_t)in_epoch * lab_batch;
+    const int n_lab = first + (size_t)lab_batch <= n_windows ? lab_batch : (int)(n_windows - first);
+    for (int i = 0; i < n_lab; i++) items[i] = (batch_item){&data, windows[first + i], target};
+    for (int j = 0; j < kd_batch; j++) {
+      /* the KD-only windows run through their own epochs: window number step * kd_batch + j */
+      const unsigned long long at = (unsigned long long)s.step * (unsigned long long)kd_batch + (unsigned long long)j;
+      const long kd_epoch = (long)(at / n_kd_windows);
+      if (kd_epoch != kd_epoch_loaded) {
+        train_window *fresh = train_windows(&kd_data, o->frames, o->frames, &n_kd_windows);
+        if (!fresh) {
+          status = TRAIN_EXIT_FAIL;
+          fprintf(stderr, "%s: out of memory\n", o->program);
+          break;
+        }
+        free(kd_windows);
+        kd_windows = fresh;
+        train_windows_shuffle(kd_windows, n_kd_windows, kd_order_seed(o->seed, kd_epoch), o->shift_lo, o->shift_hi);
+        kd_epoch_loaded = kd_epoch;
+      }
+      items[n_lab + j] = (batch_item){&kd_data, kd_windows[at % n_kd_windows], TARGET_KD_ONLY};
+    }
+    if (status != TRAIN_EXIT_OK) break;
+    const int n_batch = n_lab + kd_batch;
     pthread_t tids[MAX_THREADS];
     int started[MAX_THREADS] = {0};
     for (int k = 0; k < n_threads; k++) {
       worker *w = &workers[k];
       int lo = k * per, hi = lo + per < n_batch ? lo + per : n_batch;
-      w->windows = windows + first + (lo < n_batch ? lo : n_batch);
+      w->items = items + (lo < n_batch ? lo : n_batch);
       w->n_windows = hi > lo ? hi - lo : 0;
       w->params = s.params;
       w->seed = o->seed * 0x100000001B3ull + (unsigned long long)s.step * MAX_THREADS + (unsigned long long)k;
@@ -663,7 +793,7 @@ static int run(train_options *o) {
     long frames = 0;
     for (int k = 0; k < n_threads; k++) frames += workers[k].report.frames;
     double loss = 0, focal = 0, kdl = 0;
-    long correct = 0;
+    long correct = 0, labelled = 0;
     memset(grads, 0, s.n_floats * sizeof *grads);
     for (int k = 0; k < n_threads; k++) {
       const worker *w = &workers[k];
@@ -675,6 +805,7 @@ static int run(train_options *o) {
       focal += share * w->report.focal;
       kdl += share * w->report.kd;
       correct += w->report.correct;
+      labelled += w->report.labelled;
     }
     const float lr = learning_rate(o, s.step);
     if (frames > 0 && isfinite(loss)) { /* a batch with a non-finite loss takes no step (PAPER 1.5) */
@@ -682,10 +813,12 @@ static int run(train_options *o) {
       adamw_options a = o->adam;
       a.lr = lr;
       adamw_step(s.params, grads, s.adam_m, s.adam_v, s.n_floats, s.step + 1, &a);
+      if (s.ema) ema_update(s.ema, s.params, s.n_floats, o->ema, s.step);
       window_loss += loss;
       window_focal += focal;
       window_kd += kdl;
       window_frames += frames;
+      window_labelled += labelled;
       window_correct += correct;
       window_steps++;
     } else if (frames > 0) {
@@ -695,19 +828,25 @@ static int run(train_options *o) {
     if (kill_at_step > 0 && s.step == kill_at_step) raise(SIGKILL); /* tests: a kill -9 at a known point */
 
     const bool validate = s.step % o->valid_every == 0 || s.step == o->steps;
-    double valid_acc = -1;
+    double valid_acc = -1, ema_acc = -1;
     if (validate) {
-      if (train_eval_frame_accuracy(c, s.params, &valid, n_threads, &valid_acc, &err)) {
+      if (train_eval_frame_accuracy(c, s.params, &valid, n_threads, &valid_acc, &err) ||
+          (s.ema && train_eval_frame_accuracy(c, s.ema, &valid, n_threads, &ema_acc, &err))) {
         fprintf(stderr, "\n%s: validation: %s\n", o->program, err.message);
         status = TRAIN_EXIT_FAIL;
         break;
       }
       last_valid = valid_acc;
-      if (valid_acc > s.best_score) {
-        s.best_score = valid_acc;
+      last_ema = ema_acc;
+      /* best.chordlet: the weights or their average, whichever validates higher */
+      const bool averaged = ema_acc > valid_acc;
+      const double score = averaged ? ema_acc : valid_acc;
+      if (score > s.best_score) {
+        s.best_score = score;
         s.best_step = s.step;
         stale_validations = 0;
-        if (export_model(best_path, o, c, s.params, &data.frontend, data_text, s.step, valid_acc, &err)) {
+        if (export_model(best_path, o, c, averaged ? s.ema : s.params, &data.frontend, data_text, s.step, score,
+                         averaged, &err)) {
           fprintf(stderr, "\n%s: %s\n", o->program, err.message);
           status = TRAIN_EXIT_FAIL;
           break;
@@ -723,10 +862,10 @@ static int run(train_options *o) {
     if (s.step % o->log_every == 0 || validate || checkpoint) {
       const double t = now_seconds(), fps = window_frames / (t - window_t0 > 1e-9 ? t - window_t0 : 1e-9);
       const double n = window_steps ? (double)window_steps : 1.0;
-      fprintf(log, "%ld,%.4f,%.3g,%.5f,%.5f,%.5f,%.4f,%.4f,%.0f,%.4f\n", s.step,
+      const double train_acc = window_labelled ? (double)window_correct / window_labelled : 0.0;
+      fprintf(log, "%ld,%.4f,%.3g,%.5f,%.5f,%.5f,%.4f,%.4f,%.0f,%.4f,%.4f\n", s.step,
               (double)s.step / (double)batches_per_epoch, (double)lr, window_loss / n, window_focal / n,
-              window_kd / n, window_frames ? (double)window_correct / window_frames : 0.0, grad_norm, fps,
-              valid_acc);
+              window_kd / n, train_acc, grad_norm, fps, valid_acc, ema_acc);
       fflush(log);
       if (!o->quiet) {
         char eta[32];
@@ -734,13 +873,13 @@ static int run(train_options *o) {
         format_eta((o->steps - s.step) / (rate > 0 ? rate : 1e-9), eta, sizeof eta);
         fprintf(stderr,
                 "\r%s: step %ld/%ld  epoch %.2f  loss %.4f  acc %.3f  lr %.2g  %.0f frames/s  ETA %s  valid %.4f "
-                "(best %.4f @%ld)   ",
+                "%s%.4f (best %.4f @%ld)   ",
                 stage_name(o->stage), s.step, o->steps, (double)s.step / (double)batches_per_epoch,
-                window_loss / n, window_frames ? (double)window_correct / window_frames : 0.0, (double)lr, fps, eta,
-                last_valid, s.best_score, s.best_step);
+                window_loss / n, train_acc, (double)lr, fps, eta, last_valid, s.ema ? " ema " : "",
+                s.ema ? last_ema : 0.0, s.best_score, s.best_step);
       }
       window_loss = window_focal = window_kd = 0;
-      window_frames = window_correct = window_steps = 0;
+      window_frames = window_labelled = window_correct = window_steps = 0;
       window_t0 = t;
     }
     if (checkpoint) {
@@ -764,10 +903,13 @@ static int run(train_options *o) {
   } else if (status == TRAIN_EXIT_OK) { /* final.chordlet is rewritten only when steps were taken */
     plot_curve(o->out_dir);
     snprintf(path, sizeof path, "%s/final.chordlet", o->out_dir);
-    if (export_model(path, o, c, s.params, &data.frontend, data_text, s.step, last_valid, &err)) {
+    snprintf(best_path + strlen(o->out_dir), sizeof best_path - strlen(o->out_dir), "/ema.chordlet");
+    if (export_model(path, o, c, s.params, &data.frontend, data_text, s.step, last_valid, false, &err) ||
+        (s.ema && export_model(best_path, o, c, s.ema, &data.frontend, data_text, s.step, last_ema, true, &err))) {
       fprintf(stderr, "%s: %s\n", o->program, err.message);
       status = TRAIN_EXIT_FAIL;
     } else if (!o->quiet) {
+      snprintf(best_path, sizeof best_path, "%s/best.chordlet", o->out_dir);
       fprintf(stderr, "%s: done: best valid frame accuracy %.4f at step %ld (%s)\n", o->program, s.best_score,
               s.best_step, best_path);
     }
@@ -780,7 +922,10 @@ static int run(train_options *o) {
     free(workers[k].teacher);
   }
   free(grads);
+  free(items);
   free(windows);
+  free(kd_windows);
+  train_set_free(&kd_data);
   train_set_free(&data);
   train_set_free(&valid);
   train_state_free(&s);

@@ -29,11 +29,20 @@ chordlet_status train_state_alloc(train_state *s, const student_config *c, chord
   return CHORDLET_OK;
 }
 
+chordlet_status train_state_alloc_ema(train_state *s, chordlet_error *err) {
+  free(s->ema);
+  if (!(s->ema = malloc(s->n_floats * sizeof *s->ema)))
+    return chordlet_fail(err, CHORDLET_ERR_NO_MEMORY, "out of memory for the weights' average");
+  memcpy(s->ema, s->params, s->n_floats * sizeof *s->ema);
+  return CHORDLET_OK;
+}
+
 void train_state_free(train_state *s) {
   free(s->params);
   free(s->adam_m);
   free(s->adam_v);
-  s->params = s->adam_m = s->adam_v = NULL;
+  free(s->ema);
+  s->params = s->adam_m = s->adam_v = s->ema = NULL;
 }
 
 chordlet_status train_checkpoint_save(const train_state *s, const char *path, chordlet_error *err) {
@@ -49,6 +58,7 @@ chordlet_status train_checkpoint_save(const train_state *s, const char *path, ch
          (st = model_writer_set_str(w, KEY_OPTIONS, s->options, err)) ||
          (st = model_writer_add_tensor(w, "adam.m", 1, dims, s->adam_m, err)) ||
          (st = model_writer_add_tensor(w, "adam.v", 1, dims, s->adam_v, err)) ||
+         (s->ema && (st = model_writer_add_tensor(w, "ema", 1, dims, s->ema, err))) ||
          (st = model_writer_save(w, path, err)));
   model_writer_free(w);
   return st;
@@ -81,6 +91,12 @@ chordlet_status train_checkpoint_load(train_state *s, const char *path, chordlet
     goto done;
   memcpy(s->adam_m, am, s->n_floats * sizeof *am);
   memcpy(s->adam_v, av, s->n_floats * sizeof *av);
+  if (model_file_tensor(m, "ema")) { /* a run with --ema */
+    const float *ema = NULL;
+    if ((st = model_file_expect_tensor(m, "ema", 1, dims, &ema, err)) || (st = train_state_alloc_ema(s, err)))
+      goto done;
+    memcpy(s->ema, ema, s->n_floats * sizeof *ema);
+  }
   s->step = (long)step;
   s->best_score = best;
   s->best_step = (long)best_step;

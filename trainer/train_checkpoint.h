@@ -6,7 +6,8 @@
  * RUN/checkpoint.chordlet is a model file (modelfile.h: CRC-checked) holding
  * the student's configuration and parameters (student_write: a checkpoint
  * loads wherever a model does), the optimiser's moments "adam.m" and
- * "adam.v" (flat, the parameter layout), the step, the best validation score
+ * "adam.v" (flat, the parameter layout), the weights' moving average "ema"
+ * when the run keeps one, the step, the best validation score
  * and its step, and the run's options as one string (a resumed run must be
  * given the same ones). It is written to a temporary file, flushed and
  * renamed over the old one: the rename is the completion marker, so a reader
@@ -25,6 +26,7 @@
 typedef struct train_state {
   student_config config;
   float *params, *adam_m, *adam_v; /* (n_floats) each */
+  float *ema;                      /* (n_floats) the weights' exponential moving average, or NULL (no --ema) */
   size_t n_floats;
   long step;                       /* optimiser steps done */
   double best_score;               /* best validation accuracy so far (-1: none) */
@@ -32,8 +34,10 @@ typedef struct train_state {
   char options[2048];              /* the run's options, to check on resume */
 } train_state;
 
-/* Allocates the three buffers for c (zeroed). */
+/* Allocates the three buffers for c (zeroed); ema stays NULL. */
 chordlet_status train_state_alloc(train_state *s, const student_config *c, chordlet_error *err);
+/* Allocates s->ema as a copy of s->params (a run that averages its weights). */
+chordlet_status train_state_alloc_ema(train_state *s, chordlet_error *err);
 void train_state_free(train_state *s);
 
 chordlet_status train_checkpoint_save(const train_state *s, const char *path, chordlet_error *err);

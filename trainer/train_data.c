@@ -11,6 +11,7 @@
 #include "modelfile.h"
 #include "model_keys.h"
 #include "rng.h"
+#include "student_train.h"
 #include "train_data.h"
 #include "vocab.h"
 
@@ -450,7 +451,7 @@ void train_window_fill(const train_set *s, const train_window *w, int frames, tr
       xr[b] = (from >= 0 && from < B) ? half_to_float(src[from]) : floor_value;
     }
     int c = target == TARGET_GROUND_TRUTH ? s->labels[g] : s->pseudo[g];
-    labels[t] = class_shift(c, w->shift);
+    labels[t] = target == TARGET_KD_ONLY ? (s->pseudo[g] >= 0 ? STUDENT_LABEL_KD_ONLY : -1) : class_shift(c, w->shift);
     if (teacher) {
       const uint16_t *a = s->teacher + g * K;
       float *out = teacher + (size_t)t * K;

@@ -45,7 +45,10 @@ typedef struct train_set {
   double seconds;
 } train_set;
 
-typedef enum train_target { TARGET_GROUND_TRUTH, TARGET_PSEUDO } train_target;
+/* What a window's labels are: the ground truth, the teacher's argmax, or
+ * STUDENT_LABEL_KD_ONLY on every frame with the teacher's distribution
+ * (stage 2's real-music windows: the KD term only). */
+typedef enum train_target { TARGET_GROUND_TRUTH, TARGET_PSEUDO, TARGET_KD_ONLY } train_target;
 
 /*
  * Loads every cache in `paths` (files, folders of *.chordlet caches
