@@ -91,6 +91,7 @@ chordlet_status chordlet_model_load(const char *path, chordlet_model **out, chor
   if (!st && (strcmp(kind, "viterbi") != 0 || !(model->switch_penalty >= 0 && model->switch_penalty < 1e6)))
     st = chordlet_fail(err, CHORDLET_ERR_PARSE, "%s: decoder '%s' with penalty %g is not one chordlet runs", path,
                        kind, model->switch_penalty);
+  if (!st) st = student_check_params(m, &model->net, err); /* before allocating what it claims */
   if (!st) {
     size_t n_floats = 0;
     student_layout(&model->net, NULL, &n_floats);

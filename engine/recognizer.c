@@ -174,6 +174,7 @@ static chordlet_status load_student(recognizer *r, chordlet_error *err) {
   if (r->stream.n_bins != r->student.n_bins || r->student.n_classes != VOCAB_SIZE)
     return chordlet_fail(err, CHORDLET_ERR_PARSE, "%s: the front end's %d bins or the %d classes do not fit the student",
                          model_file_name(m), r->stream.n_bins, r->student.n_classes);
+  if ((st = student_check_params(m, &r->student, err))) return st; /* before allocating what it claims */
   student_layout(&r->student, NULL, &n_floats);
   if (!(r->student_params = malloc(n_floats * sizeof *r->student_params)))
     return chordlet_fail(err, CHORDLET_ERR_NO_MEMORY, "out of memory");

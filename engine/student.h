@@ -141,6 +141,11 @@ chordlet_status student_write(model_writer *w, const student_config *c, const fl
 chordlet_status student_read_params(const model_file *m, const student_config *c, float *params,
                                     chordlet_error *err);
 
+/* Checks that m holds every tensor of c's layout with its shape, before
+ * anything is allocated for it: a file whose metadata claims a huge student
+ * is refused for what it lacks, not after allocating what it claims. */
+chordlet_status student_check_params(const model_file *m, const student_config *c, chordlet_error *err);
+
 /*
  * Full-window forward pass (inference: no dropout) of T consecutive frames
  * x (T, n_bins) raw features (normalised inside), logits out (T, n_classes).

@@ -333,6 +333,20 @@ chordlet_status student_config_read(const model_file *m, student_config *c, chor
   return CHORDLET_OK;
 }
 
+chordlet_status student_check_params(const model_file *m, const student_config *c, chordlet_error *err) {
+  student_param layout[STUDENT_MAX_PARAMS];
+  size_t n_floats = 0;
+  int n = student_layout(c, layout, &n_floats);
+  if (n > STUDENT_MAX_PARAMS)
+    return chordlet_fail(err, CHORDLET_ERR_RANGE, "%s: the student has too many tensors (%d)", model_file_name(m), n);
+  for (int i = 0; i < n; i++) {
+    const float *data = NULL;
+    chordlet_status st = model_file_expect_tensor(m, layout[i].name, layout[i].ndim, layout[i].dims, &data, err);
+    if (st != CHORDLET_OK) return st;
+  }
+  return CHORDLET_OK;
+}
+
 chordlet_status student_read_params(const model_file *m, const student_config *c, float *params,
                                     chordlet_error *err) {
   student_param layout[STUDENT_MAX_PARAMS];

@@ -3,6 +3,11 @@
 # VALIDATION split (never the test split), each run resumable (`make ablations`):
 #   real      stage 1 on renders + Debian's recorded music (the make model pool)
 #             against renders only, same steps;
+#   stage1-target  the file-mode student's stage 1 (its shape) on renders + real
+#             music, from the teacher's hard labels (focal loss, make model's
+#             default until now), from its full distribution (KL at T =
+#             KD_T1, 3: PAPER.md 1.5's KD term alone) and from both (0.5 each:
+#             the paper's optional stage-1 KD), same steps (ABLATION_STEPS1);
 #   alpha     stage 2 with KD weight 0, 0.3 and 0.6 from the same stage-1 model
 #             (PAPER.md 1.6, the paper's Figure 5 question);
 #   shift     stage 2 (alpha 0.3) with pitch-shift augmentation -5..+6
@@ -35,26 +40,37 @@ TRAIN=${CHORDLET_TRAIN:-./build/chordlet-train}
 . scripts/offline-student.sh
 mkdir -p "$OUT"
 VALID="--valid $DATA/features/valid"
-best() { # the best validation accuracy of a run
-  awk -F, 'NR > 1 && $10 > b { b = $10 } END { printf "%.4f", b }' "$1/log.csv"
+best() { # the best validation accuracy of a run (the weights or their average, --ema)
+  awk -F, 'NR > 1 && $10 > b { b = $10 } NR > 1 && NF >= 11 && $11 > b { b = $11 } END { printf "%.4f", b }' "$1/log.csv"
 }
+KD_T1=${KD_T1:-3}
 
 for w in $WHICH; do
   case $w in
   real)
-    # The unlabelled caches without the recordings (their stems are the .ogg names).
-    sed 's|.*/||; s|\.ogg$||' "$DATA/lists/real.txt" >"$OUT/real_stems.txt"
-    for f in "$DATA"/features/unlabelled/*.chordlet; do
-      b=$(basename "$f")
-      grep -qxF "${b%-*}" "$OUT/real_stems.txt" || echo "$f"
-    done >"$OUT/renders_only.txt"
+    # make data caches the renders (features/unlabelled) and the recordings (features/real) apart.
     # shellcheck disable=SC2086
-    $TRAIN stage1 -q --resume --steps "$S1" --valid-every $((S1 / 5)) --out "$OUT/s1-with-real" \
+    $TRAIN stage1 -q --resume --steps "$S1" --valid-every $((S1 / 5)) --out "$OUT/s1-$S1-with-real" \
+      --train "$DATA/features/unlabelled" --train "$DATA/features/real" $VALID
+    # shellcheck disable=SC2086
+    $TRAIN stage1 -q --resume --steps "$S1" --valid-every $((S1 / 5)) --out "$OUT/s1-$S1-renders-only" \
       --train "$DATA/features/unlabelled" $VALID
-    # shellcheck disable=SC2086
-    $TRAIN stage1 -q --resume --steps "$S1" --valid-every $((S1 / 5)) --out "$OUT/s1-renders-only" \
-      --train "$OUT/renders_only.txt" $VALID
-    echo "stage 1, $S1 steps: with recordings $(best "$OUT/s1-with-real"), renders only $(best "$OUT/s1-renders-only")"
+    echo "stage 1, $S1 steps: with recordings $(best "$OUT/s1-$S1-with-real"), renders only $(best "$OUT/s1-$S1-renders-only")"
+    ;;
+  stage1-target)
+    for target in hard kd both; do
+      case $target in
+      hard) opts="" ;;
+      kd) opts="--alpha 1 --no-selective --temperature $KD_T1" ;;
+      both) opts="--alpha 0.5 --no-selective --temperature $KD_T1" ;;
+      esac
+      out="$OUT/offline-s1-$S1-$target"
+      [ "$target" = hard ] || out="$out-T$KD_T1"
+      # shellcheck disable=SC2086
+      $TRAIN stage1 -q --resume --steps "$S1" --valid-every $((S1 / 5)) $O_ARGS $opts --out "$out" \
+        --train "$DATA/features/unlabelled" --train "$DATA/features/real" $VALID
+      echo "file-mode stage 1, $S1 steps, $target targets: $(best "$out")"
+    done
     ;;
   alpha)
     for a in $ALPHAS; do

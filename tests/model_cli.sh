@@ -75,5 +75,22 @@ printf 'not a model' >"$TMP/text.chordlet"
 expect_fail "model: a text file" "too short" "$BUILD/chordlet" info "$TMP/text.chordlet"
 expect_fail "model: missing" "no model" "$BUILD/chordlet" info "$TMP/missing.chordlet"
 
+# A 2 KB model whose metadata claims a 2 GB student and holds no tensor: every
+# loader refuses it for the missing tensors before allocating what it claims.
+# Memory is capped at 1 GB (ulimit -v; under ASan, whose shadow memory needs
+# the address space, its own allocation cap), so a loader that allocated
+# first would fail with "out of memory" instead.
+python3 tests/model_craft.py huge-claim models/default.chordlet "$TMP/huge.chordlet"
+case $BUILD in
+*asan*) set -- env "ASAN_OPTIONS=${ASAN_OPTIONS:-}:allocator_may_return_null=1:max_allocation_size_mb=1000" ;;
+*) set -- sh -c 'ulimit -v 1000000 && exec "$@"' capped ;;
+esac
+expect_fail "model claiming 2 GB, no tensors: transcribe" "tensor 'f.0.attn.w_in' is missing" \
+  "$@" "$BUILD/chordlet" transcribe -q --model "$TMP/huge.chordlet" -o "$TMP" examples/synth0046.flac
+expect_fail "model claiming 2 GB, no tensors: live" "tensor 'f.0.attn.w_in' is missing" \
+  "$@" "$BUILD/chordlet" live --backend file --device examples/synth0046.flac --model "$TMP/huge.chordlet" --duration 1
+expect_fail "model claiming 2 GB, no tensors: export" "tensor 'f.0.attn.w_in' is missing" \
+  "$@" "$BUILD/chordlet-train" export "$TMP/huge.chordlet" "$TMP/huge-out.chordlet"
+
 echo "# $failures failed"
 [ "$failures" -eq 0 ]

@@ -82,6 +82,7 @@ int cmd_export(int argc, char **argv) {
   size_t n_floats = 0;
   chordlet_status st = model_file_load(in, &m, &err);
   if (!st) st = student_config_read(m, &c, &err);
+  if (!st) st = student_check_params(m, &c, &err); /* before allocating what it claims */
   if (!st) {
     student_layout(&c, NULL, &n_floats);
     params = malloc(n_floats * sizeof *params);

@@ -20,12 +20,14 @@ enum { MAX_FOLDS = 16, N_HEADS = 6 };
 
 static void usage(FILE *out) {
   fprintf(out,
-          "usage: chordlet-train import-teacher [--vocabulary NAME] [--folds N] DIR OUT.chordlet\n"
+          "usage: chordlet-train import-teacher [--vocabulary NAME] [--folds N | --fold K] DIR OUT.chordlet\n"
           "\n"
           "DIR holds the teacher as shipped: manifest.json, fold0.f32 ... foldK.f32,\n"
           "chord_lists/decoder_states.json and LICENSE (e.g. ../shared/models/teacher).\n"
           "  --vocabulary NAME  the decoder's chord list: submission (default), ismir2017, extended\n"
-          "  --folds N          keep only the first N folds (default: all)\n");
+          "  --folds N          keep only the first N folds (default: all)\n"
+          "  --fold K           keep only fold K (0-based): a one-fold teacher, e.g. to measure how\n"
+          "                     much two folds agree with each other\n");
 }
 
 /* Reads a whole file; NULL and a message on failure. */
@@ -192,7 +194,7 @@ done:
 
 int cmd_import_teacher(int argc, char **argv) {
   const char *vocabulary = "submission", *dir = NULL, *out = NULL;
-  int max_folds = MAX_FOLDS;
+  int max_folds = MAX_FOLDS, only_fold = -1;
   for (int i = 1; i < argc; i++) {
     if (strcmp(argv[i], "-h") == 0 || strcmp(argv[i], "--help") == 0) {
       usage(stdout);
@@ -205,6 +207,14 @@ int cmd_import_teacher(int argc, char **argv) {
         fprintf(stderr, "chordlet-train import-teacher: --folds must be 1 to %d\n", MAX_FOLDS);
         return TRAIN_EXIT_USAGE;
       }
+    } else if (strcmp(argv[i], "--fold") == 0 && i + 1 < argc) {
+      char *end = NULL;
+      long k = strtol(argv[++i], &end, 10);
+      if (!end || *end || k < 0 || k >= MAX_FOLDS) {
+        fprintf(stderr, "chordlet-train import-teacher: --fold must be 0 to %d\n", MAX_FOLDS - 1);
+        return TRAIN_EXIT_USAGE;
+      }
+      only_fold = (int)k;
     } else if (argv[i][0] == '-') {
       fprintf(stderr, "chordlet-train import-teacher: unknown option '%s'\n\n", argv[i]);
       usage(stderr);
@@ -246,13 +256,21 @@ int cmd_import_teacher(int argc, char **argv) {
                                  "Imported by chordlet-train import-teacher from a teacher folder (manifest "
                                  "format '%s'); the weights are copied bit for bit. Source ONNX files:",
                                  format->valuestring);
+  if (only_fold >= cJSON_GetArraySize(folds)) {
+    fprintf(stderr, "chordlet-train import-teacher: --fold %d: %s lists %d folds\n", only_fold, manifest_path,
+            cJSON_GetArraySize(folds));
+    goto done;
+  }
   const cJSON *fold;
+  int index = -1;
   cJSON_ArrayForEach(fold, folds) {
+    index++;
+    if (only_fold >= 0 && index != only_fold) continue;
     if (n_folds == max_folds) break;
     if (add_fold(w, dir, fold, n_folds)) goto done;
     const cJSON *onnx = cJSON_GetObjectItem(fold, "source_onnx"), *sha = cJSON_GetObjectItem(fold, "source_onnx_sha256");
     if (used < sizeof provenance && cJSON_IsString(onnx) && cJSON_IsString(sha))
-      used += (size_t)snprintf(provenance + used, sizeof provenance - used, "\n  fold %d: %s (sha256 %s)", n_folds,
+      used += (size_t)snprintf(provenance + used, sizeof provenance - used, "\n  fold %d: %s (sha256 %s)", index,
                                onnx->valuestring, sha->valuestring);
     n_folds++;
   }

@@ -559,7 +559,7 @@ static int run(train_options *o) {
     model_file *init = NULL;
     if (o->init) {
       if (model_file_load(o->init, &init, &err) || student_config_read(init, &c, &err) ||
-          cqt_params_read(init, &init_frontend, &err)) {
+          student_check_params(init, &c, &err) || cqt_params_read(init, &init_frontend, &err)) {
         fprintf(stderr, "%s: --init: %s\n", o->program, err.message);
         model_file_free(init);
         return TRAIN_EXIT_FAIL;

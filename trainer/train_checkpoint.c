@@ -83,7 +83,7 @@ chordlet_status train_checkpoint_load(train_state *s, const char *path, chordlet
     st = chordlet_fail(err, CHORDLET_ERR_PARSE, "%s is not a training checkpoint", path);
     goto done;
   }
-  if ((st = train_state_alloc(s, &c, err))) goto done;
+  if ((st = student_check_params(m, &c, err)) || (st = train_state_alloc(s, &c, err))) goto done;
   const int dims[1] = {(int)s->n_floats};
   if ((st = student_read_params(m, &c, s->params, err)) ||
       (st = model_file_expect_tensor(m, "adam.m", 1, dims, &am, err)) ||
