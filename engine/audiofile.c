@@ -14,6 +14,7 @@
 #include <sndfile.h>
 #include <soxr.h>
 
+#include "audio_truncation.h"
 #include "error.h"
 
 enum {
@@ -178,7 +179,8 @@ static uint32_t get_u32(const unsigned char *b, int big_endian) {
  * a shorter valid one. The sizes 0 and 0xFFFFFFFF are the "length unknown"
  * markers that streaming writers (ffmpeg, sox to a pipe) leave; libsndfile
  * reads those to the end of the file, and so do we. Other formats and RF64
- * are left to libsndfile and the frame-count check after reading. */
+ * are checked through libsndfile's log (audio_truncation.h) and the
+ * frame-count check after reading. */
 static chordlet_status wav_check_header(const char *path, uint64_t file_size,
                                             chordlet_error *err) {
   FILE *f = fopen(path, "rb");
@@ -403,6 +405,9 @@ chordlet_status audiofile_read(const char *path, double target_rate, audio_buffe
                        "hours we accept",
                        path, (long long)info.frames, (double)info.frames / info.samplerate / 3600,
                        info.samplerate, AUDIO_MAX_SECONDS / 3600);
+  /* A header that promises more than the file holds: libsndfile clamps and logs it. */
+  if (!st) st = audio_check_sndfile_log(sf, path, err);
+  if (!st) st = audio_check_nist_length(path, &info, (long long)sb.st_size, err);
   float *mono = NULL; /* (n) at the file's rate */
   size_t n = 0;
   if (!st) st = read_frames(sf, &info, path, &mono, &n, err);

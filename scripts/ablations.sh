@@ -8,6 +8,9 @@
 #             default until now), from its full distribution (KL at T =
 #             KD_T1, 3: PAPER.md 1.5's KD term alone) and from both (0.5 each:
 #             the paper's optional stage-1 KD), same steps (ABLATION_STEPS1);
+#   folds     the same, from the teacher's 2 folds (make data's) against all 5,
+#             on every FOLDS_EVERY-th (8) file of the unlabelled renders and the
+#             real pool, with FOLDS_TARGET's targets (kd);
 #   alpha     stage 2 with KD weight 0, 0.3 and 0.6 from the same stage-1 model
 #             (PAPER.md 1.6, the paper's Figure 5 question);
 #   shift     stage 2 (alpha 0.3) with pitch-shift augmentation -5..+6
@@ -70,6 +73,28 @@ for w in $WHICH; do
       $TRAIN stage1 -q --resume --steps "$S1" --valid-every $((S1 / 5)) $O_ARGS $opts --out "$out" \
         --train "$DATA/features/unlabelled" --train "$DATA/features/real" $VALID
       echo "file-mode stage 1, $S1 steps, $target targets: $(best "$out")"
+    done
+    ;;
+  folds)
+    # A subset, so that the 5-fold teacher (2.5x the 2-fold's time) labels it in minutes.
+    FOLDS_EVERY=${FOLDS_EVERY:-8}
+    FOLDS_TARGET=${FOLDS_TARGET:-kd}
+    { find "$DATA"/audio/unlabelled -name '*.flac' | sort; cat "$DATA/real/pool.txt"; } |
+      awk -v n="$FOLDS_EVERY" 'NR % n == 1' >"$OUT/folds-subset.txt"
+    opts=""
+    [ "$FOLDS_TARGET" = kd ] && opts="--alpha 1 --no-selective --temperature $KD_T1"
+    for f in 2 5; do
+      pseudo=$DATA/pseudo # make data's 2-fold labels
+      if [ "$f" != 2 ]; then
+        pseudo=$OUT/folds-pseudo$f
+        $TRAIN pseudo-label --folds "$f" --out "$pseudo" "$OUT/folds-subset.txt" >&2
+      fi
+      $TRAIN features --folds "$f" --pseudo "$pseudo" --out "$OUT/folds-features$f" "$OUT/folds-subset.txt" >&2
+      out="$OUT/offline-s1-$S1-folds$f-$FOLDS_TARGET"
+      # shellcheck disable=SC2086
+      $TRAIN stage1 -q --resume --steps "$S1" --valid-every $((S1 / 5)) $O_ARGS $opts --out "$out" \
+        --train "$OUT/folds-features$f" $VALID
+      echo "file-mode stage 1, $S1 steps, $FOLDS_TARGET targets of $f folds ($(wc -l <"$OUT/folds-subset.txt") files): $(best "$out")"
     done
     ;;
   alpha)

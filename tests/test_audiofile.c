@@ -318,6 +318,14 @@ static void test_files(void) {
       {"stereo24.flac", SF_FORMAT_FLAC | SF_FORMAT_PCM_24, 1.0 / (1 << 23)},
       {"stereo.ogg", SF_FORMAT_OGG | SF_FORMAT_VORBIS, 0.05},
       {"stereo.mp3", SF_FORMAT_MPEG | SF_FORMAT_MPEG_LAYER_III, 0.2},
+      /* headers that libsndfile clamps to the file when cut (audio_truncation.h) */
+      {"stereo16.aiff", SF_FORMAT_AIFF | SF_FORMAT_PCM_16, 1.0 / 32768},
+      {"stereo16.au", SF_FORMAT_AU | SF_FORMAT_PCM_16, 1.0 / 32768},
+      {"stereo16.w64", SF_FORMAT_W64 | SF_FORMAT_PCM_16, 1.0 / 32768},
+      {"stereo16.nist", SF_FORMAT_NIST | SF_FORMAT_PCM_16, 1.0 / 32768},
+      {"stereo16.rf64", SF_FORMAT_RF64 | SF_FORMAT_PCM_16, 1.0 / 32768},
+      {"stereo16.voc", SF_FORMAT_VOC | SF_FORMAT_PCM_16, 1.0 / 32768},
+      {"stereo16.mat4", SF_FORMAT_MAT4 | SF_FORMAT_PCM_16, 1.0 / 32768},
   };
   for (size_t k = 0; k < sizeof fmts / sizeof *fmts; k++) {
     tmp_path(p, sizeof p, fmts[k].name);
@@ -338,6 +346,27 @@ static void test_files(void) {
     snprintf(name, sizeof name, "cut_%s", fmts[k].name);
     truncate_copy(p, tmp_path(q, sizeof q, name));
     expect_fail(q, 0, strstr(name, ".ogg") ? "malformed" : "truncated");
+  }
+  /* A header that declares less than the file holds (a tag or padding after
+   * the audio) is not truncation: the AIFF above with 1000 bytes appended. */
+  {
+    size_t len = 0;
+    unsigned char *b = read_all(tmp_path(p, sizeof p, "stereo16.aiff"), &len);
+    CHECK(b != NULL, "cannot read stereo16.aiff");
+    if (b) {
+      unsigned char *longer = calloc(len + 1000, 1);
+      if (longer) {
+        memcpy(longer, b, len);
+        write_bytes(tmp_path(q, sizeof q, "trailing.aiff"), longer, len + 1000);
+        audio_buffer buf;
+        chordlet_error err = {0};
+        CHECK(audiofile_read(q, 0, &buf, &err) == CHORDLET_OK && buf.n_samples == FRAMES,
+              "an AIFF with bytes after its audio: %s", err.message);
+        if (!err.message[0]) audio_buffer_free(&buf);
+      }
+      free(longer);
+      free(b);
+    }
   }
 
   /* Many channels: numpy's pairwise mean (checked to 1e-6 of the exact mean). */
@@ -543,7 +572,10 @@ static void cleanup(void) {
   static const char *const names[] = {
       "stereo_float.wav", "stereo16.wav", "stereo24.flac", "stereo.ogg", "stereo.mp3",
       "cut_stereo_float.wav", "cut_stereo16.wav", "cut_stereo24.flac", "cut_stereo.ogg",
-      "cut_stereo.mp3", "ten_channels.wav", "nan.wav", "inf.wav", "huge.wav", "zero.wav",
+      "cut_stereo.mp3", "stereo16.aiff", "stereo16.au", "stereo16.w64", "stereo16.nist", "stereo16.rf64",
+      "stereo16.voc", "stereo16.mat4", "cut_stereo16.aiff", "cut_stereo16.au", "cut_stereo16.w64",
+      "cut_stereo16.nist", "cut_stereo16.rf64", "cut_stereo16.voc", "cut_stereo16.mat4", "trailing.aiff",
+      "ten_channels.wav", "nan.wav", "inf.wav", "huge.wav", "zero.wav",
       "zero.ogg", "zero.flac", "garbage.wav", "garbage.flac", "garbage.mp3", "garbage.au",
       "garbage", "text.wav", "empty.wav", "rate0.wav", "rate1e9.wav", "rate10.wav", "ch100.wav",
       "ch0.wav", "rate1e9.au", "ch100.au", "short.wav", "header_only.wav", "good.wav", "day.wav"};
