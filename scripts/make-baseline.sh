@@ -7,7 +7,8 @@
 # one's baseline in RUNS/supervised, the file-mode one's (its shape and 60 ms
 # frames, OFFLINE_ARGS; its stage-2 budget, OFFLINE_STAGE2_STEPS) in
 # RUNS/offline-supervised.
-# Settings as scripts/make-model.sh (DATA_DIR, RUNS_DIR, MODEL_SEED,
+# It trains on the labelled pool and its degraded variants, as stage 2 does.
+# Settings as scripts/make-model.sh (DATA_DIR, RUNS_DIR, MODEL_SEED, MODEL_EMA,
 # STAGE2_STEPS, MODEL_THREADS, MODEL_ARGS, MODEL_WHICH, OFFLINE_ARGS,
 # OFFLINE_STAGE2_STEPS).
 set -eu
@@ -21,18 +22,24 @@ ARGS=${MODEL_ARGS:-}
 TRAIN=${CHORDLET_TRAIN:-./build/chordlet-train}
 export CHORDLET_COMMIT="$(git rev-parse --short HEAD 2>/dev/null || echo unknown)"
 WHICH=${MODEL_WHICH:-live offline}
+EMA=${MODEL_EMA:-0}
 . scripts/offline-student.sh
+# The same labelled material as stage 2: the degraded variants too, when make data made them.
+AUG2=""
+[ -d "$DATA/features/labelled-aug" ] && AUG2="--train $DATA/features/labelled-aug"
+EMA_ARGS=""
+[ "$EMA" != 0 ] && EMA_ARGS="--ema $EMA"
 case " $WHICH " in *" live "*)
   echo "== live: supervised baseline ($S2 steps, ground truth only)"
   # shellcheck disable=SC2086
   $TRAIN supervised --resume --seed "$SEED" --threads "$THREADS" --steps "$S2" --valid-every $((S2 / 6)) $ARGS \
-    --out "$RUNS/supervised" --train "$DATA/features/labelled" --valid "$DATA/features/valid"
+    $EMA_ARGS --out "$RUNS/supervised" --train "$DATA/features/labelled" $AUG2 --valid "$DATA/features/valid"
   ;;
 esac
 case " $WHICH " in *" offline "*)
   echo "== offline: supervised baseline ($O_S2 steps, ground truth only, $O_ARGS)"
   # shellcheck disable=SC2086
   $TRAIN supervised --resume --seed "$SEED" --threads "$THREADS" --steps "$O_S2" --lr 3e-4 --valid-every $((O_S2 / 5)) \
-    $O_ARGS --out "$RUNS/offline-supervised" --train "$DATA/features/labelled" --valid "$DATA/features/valid"
+    $O_ARGS $EMA_ARGS --out "$RUNS/offline-supervised" --train "$DATA/features/labelled" $AUG2 --valid "$DATA/features/valid"
   ;;
 esac

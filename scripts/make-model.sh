@@ -20,7 +20,16 @@
 # FF width 2x: about a quarter of the live network's work per second of
 # audio, so that a file transcribes at over 500x real time on one core.
 # Every stage resumes (kill it and run it again). `make data` must have run.
+# Stage 1 trains on the renders and Debian's real music (features/unlabelled,
+# features/real) and their degraded variants (*-aug) when make data made them,
+# against STAGE1_TARGET: hard (the teacher's argmax, focal loss), kd (its full
+# distribution, KL at KD_T1) or both (half each). Stage 2 with a KD weight
+# above 0 also takes STAGE2_KD_SHARE of every batch from the real music, with
+# the KD term only (--kd-train). MODEL_EMA > 0 keeps a moving average of the
+# weights in both stages (best.chordlet is the better of the two).
 # Settings (environment): DATA_DIR (work/data), RUNS_DIR (work/runs),
+# MODEL_OUT (models: where the students are written), STAGE1_TARGET, KD_T1 (3),
+# STAGE2_KD_SHARE (0.25), MODEL_EMA (0),
 # MODEL_SEED (1), STAGE1_STEPS, STAGE2_STEPS, STAGE2_LR, STAGE2_ALPHA, STUDENT_PENALTY, STAGE1_HOURS (the unlabelled
 # hours sampled), MODEL_THREADS (cores), MODEL_ARGS (extra options for the
 # live stages, e.g. "--layers 2/3/2"), MODEL_WHICH ("live offline": which students),
@@ -45,48 +54,72 @@ COMMIT=$(git rev-parse --short HEAD 2>/dev/null || echo unknown)
 git diff --quiet HEAD 2>/dev/null || COMMIT="$COMMIT+changes"
 export CHORDLET_COMMIT="$COMMIT"
 WHICH=${MODEL_WHICH:-live offline}
+OUT_DIR=${MODEL_OUT:-models}
+TARGET1=${STAGE1_TARGET:-hard}
+T1=${KD_T1:-3}
+KD_SHARE2=${STAGE2_KD_SHARE:-0.25}
+EMA=${MODEL_EMA:-0}
 . scripts/offline-student.sh
+case $TARGET1 in
+hard) TARGET1_ARGS="" ;;
+kd) TARGET1_ARGS="--alpha 1 --no-selective --temperature $T1" ;;
+both) TARGET1_ARGS="--alpha 0.5 --no-selective --temperature $T1" ;;
+*) echo "make-model.sh: STAGE1_TARGET is hard, kd or both, not '$TARGET1'" >&2; exit 2 ;;
+esac
+EMA_ARGS=""
+[ "$EMA" != 0 ] && EMA_ARGS="--ema $EMA"
+mkdir -p "$OUT_DIR"
 for d in "$DATA/features/unlabelled" "$DATA/features/labelled" "$DATA/features/valid"; do
   [ -d "$d" ] || { echo "make-model.sh: $d is missing: run make data first" >&2; exit 1; }
 done
 
-# Degraded variants (make data with DATA_AUGMENT) train beside the clean caches.
-AUG1="" AUG2=""
-[ -d "$DATA/features/unlabelled-aug" ] && AUG1="--train $DATA/features/unlabelled-aug"
+# Stage 1's material: the renders, the real music (make data caches it apart),
+# and the degraded variants of both (make data with DATA_AUGMENT).
+POOL1="--train $DATA/features/unlabelled"
+for d in real unlabelled-aug real-aug; do
+  [ -d "$DATA/features/$d" ] && POOL1="$POOL1 --train $DATA/features/$d"
+done
+AUG2=""
 [ -d "$DATA/features/labelled-aug" ] && AUG2="--train $DATA/features/labelled-aug"
+# Stage 2's KD-only windows of real music (with a KD weight above 0).
+KD2=""
+if [ "$ALPHA2" != 0 ] && [ -d "$DATA/features/real" ]; then
+  KD2="--kd-train $DATA/features/real --kd-share $KD_SHARE2"
+fi
 
 # student KIND PREFIX STEPS1 STEPS2 PENALTY OUT DESCRIPTION ARGS...: stage 1 in
 # RUNS/PREFIXstage1, stage 2 in RUNS/PREFIXstage2, exported to OUT.
 student() {
   kind=$1 prefix=$2 s1=$3 s2=$4 penalty=$5 out=$6 description=$7
   shift 7
-  echo "== $kind 1/3 stage 1 ($s1 steps, pseudo-labels) $*"
-  # shellcheck disable=SC2086 # AUG1, AUG2: empty or one option and its value
+  echo "== $kind 1/3 stage 1 ($s1 steps, the teacher's $TARGET1 targets) $*"
+  # shellcheck disable=SC2086 # POOL1, AUG2, KD2, *_ARGS: lists of options
   $TRAIN stage1 --resume --seed "$SEED" --threads "$THREADS" --steps "$s1" --valid-every $((s1 / 5)) --hours "$H1" \
-    "$@" --out "$RUNS/${prefix}stage1" --train "$DATA/features/unlabelled" $AUG1 --valid "$DATA/features/valid"
+    $TARGET1_ARGS $EMA_ARGS "$@" --out "$RUNS/${prefix}stage1" $POOL1 --valid "$DATA/features/valid"
 
-  echo "== $kind 2/3 stage 2 ($s2 steps, ground truth, KD weight $ALPHA2)"
+  echo "== $kind 2/3 stage 2 ($s2 steps, ground truth, KD weight $ALPHA2${KD2:+, real-music KD windows})"
+  # shellcheck disable=SC2086
   $TRAIN stage2 --resume --seed "$SEED" --threads "$THREADS" --steps "$s2" --lr "$LR2" --alpha "$ALPHA2" \
-    --valid-every $((s2 / 5)) "$@" --init "$RUNS/${prefix}stage1/best.chordlet" --out "$RUNS/${prefix}stage2" \
-    --train "$DATA/features/labelled" $AUG2 --valid "$DATA/features/valid"
+    --valid-every $((s2 / 5)) $EMA_ARGS "$@" --init "$RUNS/${prefix}stage1/best.chordlet" --out "$RUNS/${prefix}stage2" \
+    --train "$DATA/features/labelled" $AUG2 $KD2 --valid "$DATA/features/valid"
 
   echo "== $kind 3/3 export"
   $TRAIN export --switch-penalty "$penalty" --name "$(basename "$out" .chordlet)" \
     --init-provenance "$RUNS/${prefix}stage1/best.chordlet" --description "$description" \
     "$RUNS/${prefix}stage2/best.chordlet" "$out"
-  ./build/chordlet info "$out" | head -20
+  "$(dirname "$TRAIN")/chordlet" info "$out" | head -20
 }
 
 case " $WHICH " in *" live "*)
   # shellcheck disable=SC2086 # ARGS is a list of options
-  student live "" "$S1" "$S2" "$PENALTY" models/default.chordlet \
+  student live "" "$S1" "$S2" "$PENALTY" "$OUT_DIR/default.chordlet" \
     "chordlet's live student: 2E1D, lookahead 1 frame (20 ms), stage 1 (teacher's pseudo-labels) + stage 2 (ground truth, KD weight $ALPHA2)" \
     $ARGS
   ;;
 esac
 case " $WHICH " in *" offline "*)
   # shellcheck disable=SC2086 # O_ARGS is a list of options
-  student offline offline- "$O_S1" "$O_S2" "$O_PENALTY" models/offline.chordlet \
+  student offline offline- "$O_S1" "$O_S2" "$O_PENALTY" "$OUT_DIR/offline.chordlet" \
     "chordlet's file-mode student: 2E1D, 60 ms frames, 3.84 s of context and of lookahead, stage 1 (teacher's pseudo-labels) + stage 2 (ground truth, KD weight $ALPHA2)" \
     $O_ARGS
   ;;
