@@ -303,8 +303,14 @@ int cmd_transcribe(int argc, char **argv) {
   }
   if (out_dir) {
     struct stat st;
-    if (stat(out_dir, &st) != 0 || !S_ISDIR(st.st_mode)) {
-      fprintf(stderr, "chordlet transcribe: output folder '%s' does not exist\n", out_dir);
+    if (stat(out_dir, &st) != 0) {
+      fprintf(stderr, "chordlet transcribe: output folder '%s' %s\n", out_dir,
+              errno == ENOENT ? "does not exist" : strerror(errno));
+      free(args);
+      return EXIT_DATA;
+    }
+    if (!S_ISDIR(st.st_mode)) {
+      fprintf(stderr, "chordlet transcribe: output folder '%s' is not a folder\n", out_dir);
       free(args);
       return EXIT_DATA;
     }
@@ -382,6 +388,10 @@ int cmd_transcribe(int argc, char **argv) {
     chordlet_status fst = audiofile_read(input, recognizer_sample_rate(r), &audio, &err);
     if (!fst) {
       fst = recognizer_transcribe(r, audio.samples, audio.n_samples, &options, &t, &err);
+      if (fst) { /* the recognizer works on samples and does not know the file: name it */
+        chordlet_error inner = err;
+        chordlet_fail(&err, fst, "%s: %s", input, inner.message);
+      }
       if (!fst) {
         fst = strcmp(format, "json") == 0 ? write_json(out, input, r, &t, &err) : write_lab(out, &t, &err);
         if (!fst && plot) {

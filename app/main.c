@@ -1,4 +1,5 @@
 /* main.c: `chordlet COMMAND ...`: dispatch to the subcommands. */
+#include <errno.h>
 #include <stdio.h>
 #include <string.h>
 
@@ -21,11 +22,7 @@ static void usage(FILE *out) {
           "`chordlet COMMAND --help` explains a command.\n");
 }
 
-int main(int argc, char **argv) {
-  if (argc < 2) {
-    usage(stderr);
-    return EXIT_USAGE;
-  }
+static int run_command(int argc, char **argv) {
   const char *command = argv[1];
   if (strcmp(command, "eval") == 0) return cmd_eval(argc - 1, argv + 1);
   if (strcmp(command, "info") == 0) return cmd_info(argc - 1, argv + 1);
@@ -42,4 +39,23 @@ int main(int argc, char **argv) {
   fprintf(stderr, "chordlet: unknown command '%s'\n\n", command);
   usage(stderr);
   return EXIT_USAGE;
+}
+
+int main(int argc, char **argv) {
+  if (argc < 2) {
+    usage(stderr);
+    return EXIT_USAGE;
+  }
+  int status = run_command(argc, argv);
+  /* Output that could not be written is a failure, not a success with the
+   * results lost (`chordlet info MODEL > /dev/full` exited 0): stdout is
+   * flushed here, once for every command. A command that already failed has
+   * said why. */
+  int flush_failed = fflush(stdout) != 0, flush_errno = errno;
+  if ((flush_failed || ferror(stdout)) && status == EXIT_OK) {
+    fprintf(stderr, "chordlet %s: cannot write the output: %s\n", argv[1],
+            flush_failed ? strerror(flush_errno) : "a write failed");
+    status = EXIT_DATA;
+  }
+  return status;
 }

@@ -4,6 +4,7 @@
 
 #include <cairo-svg.h>
 #include <cairo.h>
+#include <errno.h>
 #include <fontconfig/fontconfig.h>
 #include <math.h>
 #include <stdlib.h>
@@ -117,11 +118,6 @@ static void heat_colour(double v, unsigned char *rgb) {
 
 /* ----------------------------------------------------------- writing */
 
-static cairo_status_t write_stream(void *closure, const unsigned char *data, unsigned int length) {
-  FILE *f = closure;
-  return fwrite(data, 1, length, f) == length ? CAIRO_STATUS_SUCCESS : CAIRO_STATUS_WRITE_ERROR;
-}
-
 static int is_svg(const char *path) {
   size_t n = strlen(path);
   return n >= 4 && strcasecmp(path + n - 4, ".svg") == 0;
@@ -141,7 +137,15 @@ typedef struct canvas {
   atomic_file file;
   int svg;
   double width, height;
+  int write_errno; /* why a write failed: cairo only says "error while writing" */
 } canvas;
+
+static cairo_status_t write_stream(void *closure, const unsigned char *data, unsigned int length) {
+  canvas *c = closure;
+  if (fwrite(data, 1, length, c->file.stream) == length) return CAIRO_STATUS_SUCCESS;
+  c->write_errno = errno ? errno : EIO;
+  return CAIRO_STATUS_WRITE_ERROR;
+}
 
 static chordlet_status canvas_open(canvas *c, const char *path, double width, double height, chordlet_error *err) {
   memset(c, 0, sizeof *c);
@@ -151,7 +155,7 @@ static chordlet_status canvas_open(canvas *c, const char *path, double width, do
   c->width = width;
   c->height = height;
   if ((st = atomic_file_open(&c->file, path, err))) return st;
-  c->surface = c->svg ? cairo_svg_surface_create_for_stream(write_stream, c->file.stream, width, height)
+  c->surface = c->svg ? cairo_svg_surface_create_for_stream(write_stream, c, width, height)
                       : cairo_image_surface_create(CAIRO_FORMAT_RGB24, (int)width, (int)height);
   if (cairo_surface_status(c->surface) != CAIRO_STATUS_SUCCESS) {
     cairo_surface_destroy(c->surface);
@@ -173,12 +177,14 @@ static chordlet_status canvas_close(canvas *c, const char *path, chordlet_error 
       cairo_surface_finish(c->surface);
       s = cairo_surface_status(c->surface);
     } else {
-      s = cairo_surface_write_to_png_stream(c->surface, write_stream, c->file.stream);
+      s = cairo_surface_write_to_png_stream(c->surface, write_stream, c);
     }
   }
   cairo_surface_destroy(c->surface);
   if (s != CAIRO_STATUS_SUCCESS) {
     atomic_file_abort(&c->file);
+    if (s == CAIRO_STATUS_WRITE_ERROR && c->write_errno) /* a full disk: say so */
+      return chordlet_fail(err, CHORDLET_ERR_IO, "cannot write %s: %s", path, strerror(c->write_errno));
     return chordlet_fail(err, CHORDLET_ERR_IO, "%s: %s", path, cairo_status_to_string(s));
   }
   return atomic_file_commit(&c->file, err);

@@ -30,10 +30,21 @@ chordlet_status atomic_file_open(atomic_file *file, const char *path, chordlet_e
   memcpy(file->final_path, path, len + 1);
   memcpy(file->temp_path, path, len);
   memcpy(file->temp_path + len, ".tmp.XXXXXX", sizeof ".tmp.XXXXXX");
+  /* The rename at commit would replace whatever the path names. A device or
+   * FIFO there (an output named /dev/full, or a link to it) is not a file to
+   * replace: as root the rename would swap the device node for a regular
+   * file. A folder would fail the rename only after all the work. */
+  struct stat st_target;
+  if (stat(path, &st_target) == 0 && !S_ISREG(st_target.st_mode)) {
+    chordlet_status st = chordlet_fail(err, CHORDLET_ERR_IO, "cannot write %s: it exists and is %s, not a file",
+                                       path, S_ISDIR(st_target.st_mode) ? "a folder" : "a device, FIFO or socket");
+    release(file);
+    return st;
+  }
   int fd = mkstemp(file->temp_path);
   if (fd < 0) {
-    chordlet_status st = chordlet_fail(err, CHORDLET_ERR_IO, "cannot create %s: %s",
-                                       file->temp_path, strerror(errno));
+    chordlet_status st = chordlet_fail(err, CHORDLET_ERR_IO, "cannot write %s: creating %s failed: %s",
+                                       path, file->temp_path, strerror(errno));
     release(file);
     return st;
   }

@@ -4,7 +4,9 @@
  *
  * Data goes to a temporary file in the same folder; commit flushes it, syncs
  * it to disk, and renames it over the target. Any failure (a full disk
- * included) removes the temporary file and leaves the target untouched.
+ * included) removes the temporary file and leaves the target untouched. A
+ * target that exists and is not a regular file (a folder, a device such as
+ * /dev/full, a FIFO; a symbolic link is followed) is refused at open.
  * Thread: main/worker (does I/O).
  */
 #ifndef CHORDLET_ATOMICFILE_H

@@ -3,10 +3,13 @@
 #include "lab.h"
 
 #include <errno.h>
+#include <fcntl.h>
 #include <math.h>
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
+#include <sys/stat.h>
+#include <unistd.h>
 
 #include "atomicfile.h"
 #include "error.h"
@@ -45,11 +48,15 @@ static int parse_time(const char *tok, size_t len, double *out, const char **why
   return 0;
 }
 
+/* Room for one more segment. The limit is checked on every call (it was only
+ * checked when the capacity ran out, so up to the next power of two got in),
+ * and the capacity never goes past it. */
 static chordlet_status grow(lab_file *lab, chordlet_error *err) {
-  if (lab->n_segments < lab->capacity) return CHORDLET_OK;
   if (lab->n_segments >= LAB_MAX_SEGMENTS)
     return chordlet_fail(err, CHORDLET_ERR_RANGE, "more than %d segments", LAB_MAX_SEGMENTS);
+  if (lab->n_segments < lab->capacity) return CHORDLET_OK;
   size_t cap = lab->capacity ? lab->capacity * 2 : 64;
+  if (cap > LAB_MAX_SEGMENTS) cap = LAB_MAX_SEGMENTS;
   lab_segment *s = realloc(lab->segments, cap * sizeof *s);
   if (!s) return chordlet_fail(err, CHORDLET_ERR_NO_MEMORY, "out of memory");
   lab->segments = s;
@@ -164,22 +171,51 @@ chordlet_status lab_parse(const char *text, size_t len, const char *name, lab_fi
 
 chordlet_status lab_read(const char *path, lab_file *out, chordlet_error *err) {
   memset(out, 0, sizeof *out);
-  FILE *f = fopen(path, "rb");
-  if (!f) return chordlet_fail(err, CHORDLET_ERR_IO, "cannot open %s: %s", path, strerror(errno));
-  size_t cap = 1 << 16, len = 0;
+  /* O_NONBLOCK: opening a FIFO with no writer would otherwise wait forever
+   * (issue 17: a FIFO named x.lab hung `chordlet eval`). Only regular files
+   * are read: a FIFO, socket or device (/dev/zero) is no annotation, and its
+   * size, checked here before a byte is read, would mean nothing. */
+  int fd = open(path, O_RDONLY | O_NONBLOCK | O_CLOEXEC);
+  if (fd < 0) return chordlet_fail(err, CHORDLET_ERR_IO, "cannot open %s: %s", path, strerror(errno));
+  struct stat sb;
+  if (fstat(fd, &sb) != 0) {
+    chordlet_status st = chordlet_fail(err, CHORDLET_ERR_IO, "cannot read %s: %s", path, strerror(errno));
+    close(fd);
+    return st;
+  }
+  if (!S_ISREG(sb.st_mode)) {
+    close(fd);
+    return chordlet_fail(err, CHORDLET_ERR_IO, "%s is %s, not a .lab file", path,
+                         S_ISDIR(sb.st_mode) ? "a folder" : "a FIFO, socket or device");
+  }
+  if (sb.st_size > (off_t)LAB_MAX_FILE_BYTES) {
+    close(fd);
+    return chordlet_fail(err, CHORDLET_ERR_RANGE, "%s: %lld bytes: larger than the %d MiB a .lab file may have",
+                         path, (long long)sb.st_size, LAB_MAX_FILE_BYTES >> 20);
+  }
+  FILE *f = fdopen(fd, "rb");
+  if (!f) {
+    chordlet_status st = chordlet_fail(err, CHORDLET_ERR_IO, "cannot read %s: %s", path, strerror(errno));
+    close(fd);
+    return st;
+  }
+  /* One buffer of the stated size (+1 to see the end of the file); it grows
+   * only for a file that grows while we read it, and never past the limit. */
+  size_t cap = (size_t)sb.st_size + 1, len = 0;
   char *buf = malloc(cap);
   chordlet_status st = CHORDLET_OK;
   while (buf) {
     if (len == cap) {
-      if (cap >= (size_t)LAB_MAX_FILE_BYTES) {
-        st = chordlet_fail(err, CHORDLET_ERR_RANGE, "%s: larger than %d MiB: not a .lab file",
+      if (cap > (size_t)LAB_MAX_FILE_BYTES) {
+        st = chordlet_fail(err, CHORDLET_ERR_RANGE, "%s: larger than the %d MiB a .lab file may have",
                            path, LAB_MAX_FILE_BYTES >> 20);
         break;
       }
-      char *bigger = realloc(buf, cap * 2);
+      size_t bigger_cap = cap * 2 > (size_t)LAB_MAX_FILE_BYTES + 1 ? (size_t)LAB_MAX_FILE_BYTES + 1 : cap * 2;
+      char *bigger = realloc(buf, bigger_cap);
       if (!bigger) { free(buf); buf = NULL; break; }
       buf = bigger;
-      cap *= 2;
+      cap = bigger_cap;
     }
     size_t got = fread(buf + len, 1, cap - len, f);
     len += got;

@@ -85,6 +85,10 @@ for variant in build build/asan; do
   done
   run "[$tag] model_cli" "$LOGS/$tag-model_cli.log" sh tests/model_cli.sh "$variant"
   run "[$tag] transcribe_cli" "$LOGS/$tag-transcribe_cli.log" sh tests/transcribe_cli.sh "$variant"
+  # Hostile command lines (issue 17): both builds, as the readers and writers
+  # they reach are memory-safety code; the hour of silence (time and RSS) runs
+  # on the normal build only.
+  run "[$tag] hostile_cli" "$LOGS/$tag-hostile_cli.log" sh tests/hostile_cli.sh "$variant"
   run "[$tag] render_cli" "$LOGS/$tag-render_cli.log" sh tests/render_cli.sh "$variant"
   run "[$tag] pseudo_label_cli" "$LOGS/$tag-pseudo_label_cli.log" sh tests/pseudo_label_cli.sh "$variant"
   run "[$tag] features_cli" "$LOGS/$tag-features_cli.log" sh tests/features_cli.sh "$variant"

@@ -3,15 +3,26 @@
 #include "cache_key.h"
 
 #include <errno.h>
+#include <fcntl.h>
 #include <sys/stat.h>
+#include <unistd.h>
 
 #include <stdio.h>
 #include <string.h>
 #include <xxhash.h>
 
+/* Only regular files are hashed (issue 17): opening a FIFO would wait for a
+ * writer (O_NONBLOCK stops that), and a device such as /dev/zero never ends.
+ * cache_unreadable_reason() says which it was. */
 static int hash_into(const char *path, XXH3_state_t *state) {
-  FILE *f = fopen(path, "rb");
-  if (!f) return -1;
+  int fd = open(path, O_RDONLY | O_NONBLOCK | O_CLOEXEC);
+  if (fd < 0) return -1;
+  struct stat st;
+  FILE *f = NULL;
+  if (fstat(fd, &st) != 0 || !S_ISREG(st.st_mode) || !(f = fdopen(fd, "rb"))) {
+    close(fd);
+    return -1;
+  }
   char buf[1 << 16];
   size_t got;
   while ((got = fread(buf, 1, sizeof buf, f)) > 0) XXH3_64bits_update(state, buf, got);
@@ -28,6 +39,17 @@ int cache_hash_file(const char *path, uint64_t *hash) {
   *hash = XXH3_64bits_digest(state);
   XXH3_freeState(state);
   return status;
+}
+
+const char *cache_unreadable_reason(const char *path) {
+  struct stat st;
+  if (stat(path, &st) != 0) return strerror(errno);
+  if (S_ISDIR(st.st_mode)) return "a folder, not a file";
+  if (!S_ISREG(st.st_mode)) return "a FIFO, socket or device, not a file";
+  int fd = open(path, O_RDONLY | O_NONBLOCK | O_CLOEXEC);
+  if (fd < 0) return strerror(errno);
+  close(fd);
+  return NULL;
 }
 
 int cache_path(const char *dir, const char *input, const void *settings, size_t n, char *out, size_t size) {

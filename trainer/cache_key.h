@@ -9,8 +9,14 @@
 #include <stddef.h>
 #include <stdint.h>
 
-/* XXH3-64 of a whole file's bytes; 0 on success. */
+/* XXH3-64 of a whole file's bytes; 0 on success. Only a regular file is
+ * read: a folder, FIFO (never waited on) or device (/dev/zero) fails. */
 int cache_hash_file(const char *path, uint64_t *hash);
+
+/* Why cache_hash_file (or cache_path on path) would fail to read path, for a
+ * message ("No such file or directory", "a FIFO, socket or device, not a
+ * file"); NULL when it can be opened. The text may be strerror's. */
+const char *cache_unreadable_reason(const char *path);
 
 /* dir/<stem of input>-<16 hex digits>.chordlet, the key hashing the input's
  * bytes and `settings` (n bytes). 0 on success, -1 if the input cannot be

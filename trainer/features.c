@@ -248,7 +248,12 @@ static void job_run(void *ctx, size_t job, pool_result *result) {
   if (settings_text(c, input, settings, sizeof settings) ||
       (variant && variant_settings_text(c, variant, settings, sizeof settings)) ||
       cache_path_tagged(c->out_dir, input, tag, settings, strlen(settings), path, sizeof path)) {
-    snprintf(result->message, sizeof result->message, "cannot read %s (or its .lab)", input);
+    /* Say which file and why: the audio, or the .lab beside it. */
+    const char *why = cache_unreadable_reason(input);
+    if (why) snprintf(result->message, sizeof result->message, "cannot read %.400s: %s", input, why);
+    else if (lab_beside(input, lab_path, sizeof lab_path) && (why = cache_unreadable_reason(lab_path)))
+      snprintf(result->message, sizeof result->message, "cannot read %.400s: %s", lab_path, why);
+    else snprintf(result->message, sizeof result->message, "cannot read %s (or its .lab)", input);
     result->outcome = POOL_FAILED;
     return;
   }

@@ -126,7 +126,8 @@ static void job_run(void *ctx, size_t job, pool_result *result) {
   const char *input = c->jobs.paths[job];
   char path[4096];
   if (pseudo_label_cache_path(c->out_dir, input, c->model_hash, c->n_folds, path, sizeof path)) {
-    snprintf(result->message, sizeof result->message, "cannot read %s", input);
+    const char *why = cache_unreadable_reason(input);
+    snprintf(result->message, sizeof result->message, "cannot read %s%s%s", input, why ? ": " : "", why ? why : "");
     result->outcome = POOL_FAILED;
     return;
   }
