@@ -8,6 +8,11 @@
 #             default until now), from its full distribution (KL at T =
 #             KD_T1, 3: PAPER.md 1.5's KD term alone) and from both (0.5 each:
 #             the paper's optional stage-1 KD), same steps (ABLATION_STEPS1);
+#   alpha-real  the file-mode student's stage 2 from ALPHA_REAL_INIT (a stage-1
+#             model: the stage1-target winner) with KD weight 0 (no teacher),
+#             and each of ALPHAS above 0 with the real music's KD-only windows
+#             (--kd-train, KD_SHARE of each batch, 0.25), on the labelled pool
+#             and its degraded variants (make model's stage 2);
 #   folds     the same, from the teacher's 2 folds (make data's) against all 5,
 #             on every FOLDS_EVERY-th (8) file of the unlabelled renders and the
 #             real pool, with FOLDS_TARGET's targets (kd);
@@ -110,6 +115,20 @@ for w in $WHICH; do
     $TRAIN stage2 -q --resume --steps "$S2" --lr "$LR2" --valid-every $((S2 / 5)) --shift -5:6 \
       --init "$RUNS/stage1/best.chordlet" --out "$OUT/s2-$S2-shift" --train "$DATA/features/labelled" $VALID
     echo "stage 2, $S2 steps, lr $LR2, alpha 0.3, pitch shift -5..6: $(best "$OUT/s2-$S2-shift") (none: see alpha 0.3)"
+    ;;
+  alpha-real)
+    init=${ALPHA_REAL_INIT:-$OUT/offline-s1-$S1-kd-T$KD_T1/best.chordlet}
+    aug2=""
+    [ -d "$DATA/features/labelled-aug" ] && aug2="--train $DATA/features/labelled-aug"
+    for a in $ALPHAS; do
+      kd=""
+      [ "$a" = 0 ] || kd="--kd-train $DATA/features/real --kd-share ${KD_SHARE:-0.25}"
+      out="$OUT/offline-s2-$O_S2-alpha$a-real"
+      # shellcheck disable=SC2086
+      $TRAIN stage2 -q --resume --steps "$O_S2" --lr "$LR2" --valid-every $((O_S2 / 5)) --alpha "$a" $O_ARGS $kd \
+        --init "$init" --out "$out" --train "$DATA/features/labelled" $aug2 $VALID
+      echo "file-mode stage 2 from $init, $O_S2 steps, alpha $a${kd:+ with real-music KD windows}: $(best "$out")"
+    done
     ;;
   alpha-offline)
     for a in $ALPHAS; do
