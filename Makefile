@@ -8,6 +8,7 @@
 #   make eval-teacher the teacher's accuracy on the test split (docs/RESULTS.md)
 #   make robustness   every model's accuracy on 30 test songs under detune, level,
 #                     reverb, band, noise and Vorbis (work/robustness/table.md)
+#   make fuzz         every libFuzzer harness of fuzz/ for FUZZ_SECONDS (clang, in build/fuzz)
 #   make install      into $(PREFIX) (default /usr/local)
 #
 # Variables: BUILD (output folder), SAN=1 (sanitizers), CC.
@@ -182,6 +183,41 @@ $(BUILD)/obj/bench/bench_lv2.o: CPPFLAGS_ALL += $(shell pkg-config --cflags lilv
 $(BUILD)/bench/bench_lv2: LDLIBS_ALL += $(shell pkg-config --libs lilv-0)
 bench: all $(BENCH_BIN)
 	@for b in $(BENCH_BIN); do CHORDLET_SHARED="$(SHARED)" OPENBLAS_NUM_THREADS=2 $$b || exit 1; echo; done
+
+# libFuzzer harnesses (fuzz/, issue 17): `make fuzz` (scripts/fuzz.sh) and
+# tests/fuzz_regress.sh build them with clang into a folder of their own:
+#   make BUILD=build/fuzz CC=clang FUZZER=1 fuzzers
+# FUZZER=1 instruments every object for coverage (-fsanitize=fuzzer-no-link)
+# under ASan+UBSan; each harness links libFuzzer's main, the trainer's objects
+# and the engine; fuzz_lv2 also links the plugin. make_seeds writes the model
+# seeds with the engine's writer.
+ifeq ($(FUZZER),1)
+CFLAGS_ALL  += -O1 -fsanitize=fuzzer-no-link,address,undefined -fno-sanitize-recover=all -fno-omit-frame-pointer \
+               -fsanitize-coverage-ignorelist=fuzz/coverage-ignore.txt
+LDFLAGS     += -fsanitize=address,undefined
+endif
+FUZZ_SRC := $(sort $(filter-out fuzz/fuzz_util.c,$(wildcard fuzz/fuzz_*.c)))
+FUZZ_BIN := $(FUZZ_SRC:fuzz/%.c=$(BUILD)/fuzz/%)
+FUZZ_UTIL_OBJ := $(BUILD)/obj/fuzz/fuzz_util.o
+FUZZ_EXTRA :=
+$(BUILD)/obj/fuzz/%.o: CPPFLAGS_ALL += -Ifuzz
+$(BUILD)/obj/fuzz/fuzz_lv2.o: CPPFLAGS_ALL += -Iplugin $(shell pkg-config --cflags lv2)
+$(BUILD)/fuzz/fuzz_lv2: $(PLUGIN_OBJ)
+$(BUILD)/fuzz/fuzz_lv2: FUZZ_EXTRA = $(PLUGIN_OBJ) $(shell pkg-config --libs cairo)
+$(BUILD)/fuzz/%: $(BUILD)/obj/fuzz/%.o $(FUZZ_UTIL_OBJ) $(TRAINER_LIB_OBJ) $(LIB_A)
+	@mkdir -p $(dir $@)
+	$(CC) $(LDFLAGS) -fsanitize=fuzzer -o $@ $< $(FUZZ_UTIL_OBJ) $(FUZZ_EXTRA) $(TRAINER_LIB_OBJ) $(LIB_A) $(TRAINER_LIBS) $(LDLIBS_ALL)
+$(BUILD)/fuzz/make_seeds: $(BUILD)/obj/fuzz/make_seeds.o $(FUZZ_UTIL_OBJ) $(LIB_A)
+	@mkdir -p $(dir $@)
+	$(CC) $(LDFLAGS) -o $@ $^ $(LDLIBS_ALL)
+.PHONY: fuzzers fuzz
+fuzzers: $(FUZZ_BIN) $(BUILD)/fuzz/make_seeds
+
+# Runs every harness for FUZZ_SECONDS (default 180) and prints a table
+# (scripts/fuzz.sh: FUZZ_TARGETS, FUZZ_BUILD); a crash's input goes to
+# fuzz/regressions/<target>/ and the exit status is 1.
+fuzz:
+	sh scripts/fuzz.sh
 
 install: all
 	install -d $(DESTDIR)$(PREFIX)/bin $(DESTDIR)$(PREFIX)/lib $(DESTDIR)$(PREFIX)/include

@@ -110,6 +110,10 @@ for variant in build build/asan; do
   # chordlet-train real-music, so under the sanitizers too)
   run "[$tag] fetch_music_cli" "$LOGS/$tag-fetch_music_cli.log" sh tests/fetch_music_cli.sh "$variant"
   run "[$tag] eval_bad_input" "$LOGS/$tag-eval_bad_input.log" bash tests/eval_bad_input.sh "$variant/chordlet"
+  # The libFuzzer harnesses (fuzz/): regression and corpus inputs replayed, each
+  # harness fuzzed for 10 s. Once: the script builds its own clang ASan+UBSan
+  # variant (build/fuzz).
+  [ "$tag" = gcc ] && run "[$tag] fuzz_regress" "$LOGS/$tag-fuzz_regress.log" sh tests/fuzz_regress.sh build/fuzz
   log="$LOGS/$tag-mireval_diff.log"
   if have_mir_eval; then
     run "[$tag] mireval_diff" "$log" $PYTHON tests/mireval_diff.py "$variant/chordlet"

@@ -4,8 +4,12 @@
  * foldK.f32 blobs, chord_lists/decoder_states.json, LICENSE) and writes one
  * self-contained .chordlet file: all folds' tensors ("foldK.<name>"), the
  * front-end settings, the decoder's state table, the licence and provenance.
- * The engine never parses JSON; this is the only place that does. */
+ * The engine never parses JSON; this is the only place that does.
+ * import_teacher_fill (import_teacher.h) reads the folder through a reader
+ * function: files on disk here, files in memory in the fuzz harness. */
 #define _POSIX_C_SOURCE 200809L
+#include "import_teacher.h"
+
 #include <cJSON.h>
 #include <errno.h>
 #include <stdio.h>
@@ -14,7 +18,6 @@
 
 #include "commands.h"
 #include "model_keys.h"
-#include "modelfile.h"
 
 enum { MAX_FOLDS = 16, N_HEADS = 6 };
 
@@ -57,16 +60,6 @@ static char *read_file(const char *path, size_t *n, size_t limit) {
   return buf;
 }
 
-static cJSON *read_json(const char *path) {
-  size_t n;
-  char *text = read_file(path, &n, 64u << 20);
-  if (!text) return NULL;
-  cJSON *root = cJSON_ParseWithLength(text, n);
-  if (!root) fprintf(stderr, "chordlet-train import-teacher: %s is not valid JSON\n", path);
-  free(text);
-  return root;
-}
-
 static char *join(const char *dir, const char *name) {
   size_t n = strlen(dir) + strlen(name) + 2;
   char *p = malloc(n);
@@ -74,17 +67,36 @@ static char *join(const char *dir, const char *name) {
   return p;
 }
 
+/* The command's reader: DIR/name on disk. */
+static char *read_from_disk(void *ctx, const char *name, size_t *n, size_t limit) {
+  char *path = join(ctx, name);
+  char *text = path ? read_file(path, n, limit) : NULL;
+  free(path);
+  return text;
+}
+
+/* name in the folder, as JSON; path names it in messages. */
+static cJSON *read_json(const import_source *src, const char *name, const char *path) {
+  size_t n;
+  char *text = src->read(src->ctx, name, &n, 64u << 20);
+  if (!text) return NULL;
+  cJSON *root = cJSON_ParseWithLength(text, n);
+  if (!root) fprintf(stderr, "chordlet-train import-teacher: %s is not valid JSON\n", path);
+  free(text);
+  return root;
+}
+
 /* Adds one fold's tensors; returns 0 on success. */
-static int add_fold(model_writer *w, const char *dir, const cJSON *fold, int k) {
+static int add_fold(model_writer *w, const import_source *src, const cJSON *fold, int k) {
   const cJSON *file = cJSON_GetObjectItem(fold, "file"), *nbytes = cJSON_GetObjectItem(fold, "nbytes");
   const cJSON *tensors = cJSON_GetObjectItem(fold, "tensors");
   if (!cJSON_IsString(file) || !cJSON_IsNumber(nbytes) || !cJSON_IsArray(tensors)) {
     fprintf(stderr, "chordlet-train import-teacher: manifest fold %d lacks file, nbytes or tensors\n", k);
     return -1;
   }
-  char *path = join(dir, file->valuestring);
+  char *path = join(src->dir, file->valuestring);
   size_t size = 0;
-  char *blob = path ? read_file(path, &size, 64u << 20) : NULL;
+  char *blob = path ? src->read(src->ctx, file->valuestring, &size, 64u << 20) : NULL;
   int status = -1;
   if (!blob) goto done;
   if ((double)size != nbytes->valuedouble) {
@@ -141,9 +153,9 @@ done:
 }
 
 /* The decoder's states: names (one a line) and their six head indices. */
-static int add_decoder(model_writer *w, const char *dir, const char *vocabulary, size_t *n_states) {
-  char *path = join(dir, "chord_lists/decoder_states.json");
-  cJSON *root = path ? read_json(path) : NULL;
+static int add_decoder(model_writer *w, const import_source *src, const char *vocabulary, size_t *n_states) {
+  char *path = join(src->dir, "chord_lists/decoder_states.json");
+  cJSON *root = path ? read_json(src, "chord_lists/decoder_states.json", path) : NULL;
   int status = -1;
   char *names = NULL;
   int32_t *heads = NULL;
@@ -232,13 +244,32 @@ int cmd_import_teacher(int argc, char **argv) {
     usage(stderr);
     return TRAIN_EXIT_USAGE;
   }
-  char *manifest_path = join(dir, "manifest.json"), *license_path = join(dir, "LICENSE");
-  cJSON *manifest = manifest_path ? read_json(manifest_path) : NULL;
-  size_t license_len = 0;
-  char *license = license_path ? read_file(license_path, &license_len, 1u << 20) : NULL;
+  const import_source src = {dir, read_from_disk, (void *)dir};
   model_writer *w = model_writer_create();
-  int status = TRAIN_EXIT_FAIL;
-  if (!manifest || !license || !w) goto done;
+  int n_folds = 0, status = TRAIN_EXIT_FAIL;
+  size_t n_states = 0;
+  chordlet_error err;
+  if (w && import_teacher_fill(&src, vocabulary, max_folds, only_fold, w, &n_folds, &n_states) == 0) {
+    if (model_writer_save(w, out, &err)) {
+      fprintf(stderr, "chordlet-train import-teacher: %s\n", err.message);
+    } else {
+      printf("wrote %s: %d folds, %zu decoder states (%s)\n", out, n_folds, n_states, vocabulary);
+      status = TRAIN_EXIT_OK;
+    }
+  }
+  model_writer_free(w);
+  return status;
+}
+
+int import_teacher_fill(const import_source *src, const char *vocabulary, int max_folds, int only_fold,
+                        model_writer *w, int *n_folds_out, size_t *n_states_out) {
+  const char *dir = src->dir;
+  char *manifest_path = join(dir, "manifest.json"), *license_path = join(dir, "LICENSE");
+  cJSON *manifest = manifest_path ? read_json(src, "manifest.json", manifest_path) : NULL;
+  size_t license_len = 0;
+  char *license = license_path ? src->read(src->ctx, "LICENSE", &license_len, 1u << 20) : NULL;
+  int status = -1;
+  if (!manifest || !license) goto done;
   const cJSON *folds = cJSON_GetObjectItem(manifest, "folds");
   const cJSON *format = cJSON_GetObjectItem(manifest, "format");
   if (!cJSON_IsArray(folds) || cJSON_GetArraySize(folds) < 1) {
@@ -267,7 +298,7 @@ int cmd_import_teacher(int argc, char **argv) {
     index++;
     if (only_fold >= 0 && index != only_fold) continue;
     if (n_folds == max_folds) break;
-    if (add_fold(w, dir, fold, n_folds)) goto done;
+    if (add_fold(w, src, fold, n_folds)) goto done;
     const cJSON *onnx = cJSON_GetObjectItem(fold, "source_onnx"), *sha = cJSON_GetObjectItem(fold, "source_onnx_sha256");
     if (used < sizeof provenance && cJSON_IsString(onnx) && cJSON_IsString(sha))
       used += (size_t)snprintf(provenance + used, sizeof provenance - used, "\n  fold %d: %s (sha256 %s)", index,
@@ -275,7 +306,7 @@ int cmd_import_teacher(int argc, char **argv) {
     n_folds++;
   }
   size_t n_states = 0;
-  if (add_decoder(w, dir, vocabulary, &n_states)) goto done;
+  if (add_decoder(w, src, vocabulary, &n_states)) goto done;
   chordlet_error err;
   char created_by[128];
   snprintf(created_by, sizeof created_by, "chordlet-train import-teacher %s", chordlet_version());
@@ -294,15 +325,14 @@ int cmd_import_teacher(int argc, char **argv) {
       model_writer_set_f64(w, MK_FRONTEND_FMIN, 23.124651419477154, &err) ||
       model_writer_set_i64(w, MK_FRONTEND_N_BINS, 288, &err) ||
       model_writer_set_i64(w, MK_FRONTEND_BINS_PER_OCTAVE, 36, &err) ||
-      model_writer_set_i64(w, MK_FRONTEND_ESTIMATE_TUNING, 1, &err) ||
-      model_writer_save(w, out, &err)) {
+      model_writer_set_i64(w, MK_FRONTEND_ESTIMATE_TUNING, 1, &err)) {
     fprintf(stderr, "chordlet-train import-teacher: %s\n", err.message);
     goto done;
   }
-  printf("wrote %s: %d folds, %zu decoder states (%s)\n", out, n_folds, n_states, vocabulary);
-  status = TRAIN_EXIT_OK;
+  *n_folds_out = n_folds;
+  *n_states_out = n_states;
+  status = 0;
 done:
-  model_writer_free(w);
   cJSON_Delete(manifest);
   free(license);
   free(manifest_path);

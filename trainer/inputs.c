@@ -36,6 +36,24 @@ static bool is_audio_name(const char *name) {
   return false;
 }
 
+/* One line of a list into buf (size bytes, NUL-terminated, its line end
+ * kept): 1, or 0 at the end of the file, -1 for a NUL byte, -2 for a line
+ * that does not fit. Not fgets: it cuts a long line in two and stops at a
+ * NUL byte without saying so, and the rest of the line would be read as
+ * another path (found by fuzz/fuzz_inputs.c). */
+static int read_line(FILE *f, char *buf, size_t size) {
+  size_t n = 0;
+  int c;
+  while ((c = getc(f)) != EOF) {
+    if (c == '\0') return -1;
+    if (n + 1 == size) return -2;
+    buf[n++] = (char)c;
+    if (c == '\n') break;
+  }
+  buf[n] = '\0';
+  return n > 0 ? 1 : 0;
+}
+
 static int compare_paths(const void *a, const void *b) { return strcmp(*(char *const *)a, *(char *const *)b); }
 
 int inputs_collect(const char *input, input_list *jobs, const char *program) {
@@ -70,10 +88,16 @@ int inputs_collect(const char *input, input_list *jobs, const char *program) {
       fprintf(stderr, "%s: cannot open list '%s': %s\n", program, input, strerror(errno));
       return -1;
     }
-    char line[4096];
-    int status = 0, n = 0;
-    while (status == 0 && fgets(line, sizeof line, f)) {
+    char line[INPUTS_MAX_LINE + 1];
+    int status = 0, n = 0, got;
+    while (status == 0 && (got = read_line(f, line, sizeof line)) != 0) {
       n++;
+      if (got < 0) {
+        fprintf(stderr, "%s: %s:%d: %s: not a list of paths\n", program, input, n,
+                got == -1 ? "a NUL byte" : "line too long");
+        status = -1;
+        break;
+      }
       line[strcspn(line, "\r\n")] = '\0';
       if (!line[0] || line[0] == '#') continue;
       if (stat(line, &st) != 0) {

@@ -1,12 +1,13 @@
 /* inputs.h: the audio a trainer command works on, from its arguments: audio
  * files, folders (their audio files, sorted) and .txt lists of audio paths
- * (one a line, '#' comments). */
+ * (one a line, '#' comments; a NUL byte or a line over INPUTS_MAX_LINE
+ * bytes makes it no list). */
 #ifndef CHORDLET_TRAINER_INPUTS_H
 #define CHORDLET_TRAINER_INPUTS_H
 
 #include <stddef.h>
 
-enum { INPUTS_MAX = 1000000 };
+enum { INPUTS_MAX = 1000000, INPUTS_MAX_LINE = 4096 /* a list's line: a path and its line end */ };
 
 typedef struct input_list {
   char **paths; /* (n) */

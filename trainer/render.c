@@ -34,6 +34,7 @@
 #include "lab.h"
 #include "midi_file.h"
 #include "midi_render.h"
+#include "render_sidecar.h"
 #include "render_variant.h"
 #include "worker_pool.h"
 
@@ -592,13 +593,7 @@ static bool already_done(const render_job *job, const cJSON *settings, double *s
       size_t n = text ? fread(text, 1, SIDECAR_MAX_BYTES, f) : 0;
       if (text && !ferror(f)) {
         text[n] = '\0';
-        cJSON *old = cJSON_ParseWithLength(text, n);
-        cJSON *result = cJSON_GetObjectItemCaseSensitive(old, "result");
-        cJSON *secs = cJSON_GetObjectItemCaseSensitive(result, "seconds");
-        done = old && cJSON_IsNumber(secs) &&
-               cJSON_Compare(cJSON_GetObjectItemCaseSensitive(old, "settings"), settings, 1);
-        if (done) *seconds = secs->valuedouble;
-        cJSON_Delete(old);
+        done = render_sidecar_matches(text, n, settings, seconds);
       }
       free(text);
       fclose(f);
