@@ -141,7 +141,7 @@ typedef struct plugin {
   chordlet_stream *stream;
   char model_path[PATH_MAX_BYTES];
   int smoothing_applied;  /* the lag the stream was built with */
-  bool build_pending;     /* a JOB_BUILD is out: do not send another */
+  atomic_bool build_pending; /* a JOB_BUILD is out: do not send another (the worker clears it if its reply is lost) */
   bool send_model;        /* tell the notify port the model path (patch:Get, a swap) */
   bool send_error;
   char error[512];        /* the last load failure, for the notify port */
@@ -406,11 +406,12 @@ static void read_control(plugin *p) {
       lv2_atom_object_get(obj, u->patch_property, &property, u->patch_value, &value, 0);
       if (!property || property->type != u->atom_URID || ((const LV2_Atom_URID *)property)->body != u->model) continue;
       if (!value || value->type != u->atom_Path || value->size == 0 || value->size >= PATH_MAX_BYTES) continue;
-      if (p->build_pending) continue; /* one swap at a time; the host may send it again */
+      if (atomic_load_explicit(&p->build_pending, memory_order_acquire)) continue; /* one swap at a time; the host may send it again */
       job j = {.kind = JOB_BUILD, .smoothing = p->smoothing_applied};
       memcpy(j.path, LV2_ATOM_BODY_CONST(value), value->size);
       j.path[value->size < PATH_MAX_BYTES ? value->size : PATH_MAX_BYTES - 1] = '\0';
-      if (p->schedule->schedule_work(p->schedule->handle, sizeof j, &j) == LV2_WORKER_SUCCESS) p->build_pending = true;
+      if (p->schedule->schedule_work(p->schedule->handle, sizeof j, &j) == LV2_WORKER_SUCCESS)
+        atomic_store_explicit(&p->build_pending, true, memory_order_release);
     }
   }
 }
@@ -449,9 +450,10 @@ static void run(LV2_Handle h, uint32_t n) {
 
   read_control(p);
   const int smoothing = p->smoothing ? clamp_smoothing(*p->smoothing) : p->smoothing_applied;
-  if (p->model && smoothing != p->smoothing_applied && !p->build_pending) {
+  if (p->model && smoothing != p->smoothing_applied && !atomic_load_explicit(&p->build_pending, memory_order_acquire)) {
     job j = {.kind = JOB_BUILD, .smoothing = smoothing};
-    if (p->schedule->schedule_work(p->schedule->handle, sizeof j, &j) == LV2_WORKER_SUCCESS) p->build_pending = true;
+    if (p->schedule->schedule_work(p->schedule->handle, sizeof j, &j) == LV2_WORKER_SUCCESS)
+      atomic_store_explicit(&p->build_pending, true, memory_order_release);
   }
   if (p->send_model && p->notify) {
     forge_model_path(p);
@@ -513,7 +515,16 @@ static LV2_Worker_Status work(LV2_Handle h, LV2_Worker_Respond_Function respond,
      * the host runs after this job. */
     reply r;
     build(p, j.path, p->model, j.smoothing, &r);
-    respond(rh, sizeof r, &r);
+    if (respond(rh, sizeof r, &r) != LV2_WORKER_SUCCESS) {
+      /* The host could not queue the reply (its ring is full): the new model
+       * never reaches run(). Free what was built here, where freeing is
+       * allowed, and let run() send another request: otherwise the model and
+       * stream leak and no swap or smoothing change would ever happen again. */
+      chordlet_stream_free(r.stream);
+      chordlet_model_free(r.model);
+      atomic_store_explicit(&p->build_pending, false, memory_order_release);
+      return LV2_WORKER_ERR_NO_SPACE;
+    }
     return LV2_WORKER_SUCCESS;
   }
   case JOB_FREE:
@@ -529,7 +540,7 @@ static LV2_Worker_Status work_response(LV2_Handle h, uint32_t size, const void *
   reply r;
   if (size != sizeof r) return LV2_WORKER_ERR_UNKNOWN;
   memcpy(&r, data, sizeof r);
-  p->build_pending = false;
+  atomic_store_explicit(&p->build_pending, false, memory_order_release);
   if (!r.stream) {
     snprintf(p->error, sizeof p->error, "%s", r.message);
     p->send_error = true;

@@ -64,6 +64,7 @@ typedef struct host_worker {
   pthread_t thread;
   atomic_int stop;
   atomic_int busy;     /* a job is being worked on */
+  atomic_int refuse_responses; /* > 0: the next responses fail as if the ring were full (tests) */
   double busy_seconds; /* time inside work() (worker thread only) */
 } host_worker;
 
@@ -75,6 +76,10 @@ static inline double host_now(void) {
 
 static LV2_Worker_Status host_respond(LV2_Worker_Respond_Handle h, uint32_t size, const void *data) {
   host_worker *w = h;
+  if (atomic_load(&w->refuse_responses) > 0) {
+    atomic_fetch_sub(&w->refuse_responses, 1);
+    return LV2_WORKER_ERR_NO_SPACE;
+  }
   host_message *m = spsc_write_slot(&w->responses);
   if (!m || size > HOST_MSG_BYTES) return LV2_WORKER_ERR_NO_SPACE;
   m->size = size;
@@ -124,6 +129,7 @@ static inline void host_worker_start(host_worker *w, LilvInstance *instance, int
   spsc_init(&w->responses, w->response_slots, HOST_RING, sizeof(host_message));
   atomic_init(&w->stop, 0);
   atomic_init(&w->busy, 0);
+  atomic_init(&w->refuse_responses, 0);
   w->busy_seconds = 0;
   if (threaded && w->iface) pthread_create(&w->thread, NULL, host_worker_main, w);
 }

@@ -599,6 +599,40 @@ static void test_swap_state_junk(LilvWorld *world) {
   printf("broken model: '%s'\n", o.error);
   CHECK(strstr(o.error, "swap-broken.chordlet") != NULL, "no error for a broken model: '%s'", o.error);
 
+  /* The host cannot queue the worker's reply (its ring is full): the model
+   * built for it is freed in the worker (no leak under ASan), and the plugin
+   * takes the next request instead of waiting for that reply forever. */
+  char copy2[4200];
+  if (snprintf(copy2, sizeof copy2, "%s/../swap-copy2.chordlet", bundle_dir) >= (int)sizeof copy2 ||
+      snprintf(cmd, sizeof cmd, "cp '%s' '%s'", copy, copy2) >= (int)sizeof cmd || system(cmd) != 0)
+    CHECK(0, "cannot copy the model");
+  atomic_store(&h.worker.refuse_responses, 1);
+  send_model(&h, copy2);
+  for (int k = 0; k < 100; k++) { /* the refused reply: nothing changes */
+    memset(h.in[0], 0, block * sizeof(float));
+    host_run(&h, block, 0);
+    read_outputs(&h, &o);
+    nanosleep(&(struct timespec){0, 1000000}, NULL);
+  }
+  CHECK(strcmp(o.model_path, copy2) != 0, "a model whose reply was refused was swapped in");
+  send_model(&h, copy2);
+  for (int k = 0; k < 300 && strcmp(o.model_path, copy2); k++) {
+    memset(h.in[0], 0, block * sizeof(float));
+    host_run(&h, block, 0);
+    read_outputs(&h, &o);
+    nanosleep(&(struct timespec){0, 1000000}, NULL);
+  }
+  printf("a reply the host could not queue: the model sent again is in use ('%s')\n", o.model_path);
+  CHECK(strcmp(o.model_path, copy2) == 0, "after a refused reply the next swap never happened ('%s')", o.model_path);
+  send_model(&h, copy); /* back to the first copy, which the state test below expects */
+  for (int k = 0; k < 300 && strcmp(o.model_path, copy); k++) {
+    memset(h.in[0], 0, block * sizeof(float));
+    host_run(&h, block, 0);
+    read_outputs(&h, &o);
+    nanosleep(&(struct timespec){0, 1000000}, NULL);
+  }
+  remove(copy2);
+
   /* State: save the model path, restore it into a new instance. */
   const LV2_State_Interface *state = lilv_instance_get_extension_data(h.instance, LV2_STATE__interface);
   saved s = {0};
