@@ -151,8 +151,29 @@ static chordlet_status parse_meta(model_file *m, cursor *c, uint32_t n, chordlet
   return CHORDLET_OK;
 }
 
-static chordlet_status parse_tensors(model_file *m, cursor *c, uint32_t n, uint64_t blob_offset,
-                                     uint64_t blob_size, chordlet_error *err) {
+typedef struct byte_range {
+  uint64_t begin, end;
+} byte_range;
+
+static int compare_ranges(const void *a, const void *b) {
+  const byte_range *x = a, *y = b;
+  return x->begin < y->begin ? -1 : x->begin > y->begin;
+}
+
+/* Tensors whose data overlap would let a small file describe far more
+ * parameters than it holds (each tensor may point at the same bytes), and a
+ * loader then allocates for what is described. The writer lays tensors out
+ * one after another, so valid files never overlap. */
+static chordlet_status check_disjoint(const model_file *m, byte_range *ranges, uint32_t n, chordlet_error *err) {
+  qsort(ranges, n, sizeof *ranges, compare_ranges);
+  for (uint32_t i = 1; i < n; i++)
+    if (ranges[i].begin < ranges[i - 1].end)
+      return BAD("%s: two tensors share bytes of the data blob: the file is corrupt", m->name);
+  return CHORDLET_OK;
+}
+
+static chordlet_status parse_tensor_table(model_file *m, cursor *c, uint32_t n, uint64_t blob_offset,
+                                          uint64_t blob_size, byte_range *ranges, chordlet_error *err) {
   m->tensors = calloc(n ? n : 1, sizeof *m->tensors);
   if (!m->tensors) return chordlet_fail(err, CHORDLET_ERR_NO_MEMORY, "%s: out of memory", m->name);
   for (uint32_t i = 0; i < n; i++) {
@@ -189,8 +210,20 @@ static chordlet_status parse_tensors(model_file *m, cursor *c, uint32_t n, uint6
       if (strcmp(m->tensors[j].name, t->name) == 0) return BAD("%s: tensor '%s' appears twice", m->name, t->name);
     t->n_elements = (size_t)elements;
     t->data = (const float *)(m->bytes + blob_offset + offset);
+    ranges[m->n_tensors - 1] = (byte_range){offset, offset + nbytes};
   }
   return CHORDLET_OK;
+}
+
+static chordlet_status parse_tensors(model_file *m, cursor *c, uint32_t n, uint64_t blob_offset,
+                                     uint64_t blob_size, chordlet_error *err) {
+  chordlet_status st = CHORDLET_OK;
+  byte_range *ranges = malloc((n ? n : 1) * sizeof *ranges);
+  if (!ranges) return chordlet_fail(err, CHORDLET_ERR_NO_MEMORY, "%s: out of memory", m->name);
+  st = parse_tensor_table(m, c, n, blob_offset, blob_size, ranges, err);
+  if (!st) st = check_disjoint(m, ranges, m->n_tensors, err);
+  free(ranges);
+  return st;
 }
 
 static chordlet_status parse_owned(model_file *m, chordlet_error *err) {

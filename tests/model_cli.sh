@@ -75,6 +75,11 @@ printf 'not a model' >"$TMP/text.chordlet"
 expect_fail "model: a text file" "too short" "$BUILD/chordlet" info "$TMP/text.chordlet"
 expect_fail "model: missing" "no model" "$BUILD/chordlet" info "$TMP/missing.chordlet"
 
+# Two tensors pointing at the same bytes (a small file could describe far more
+# parameters than it holds): refused by the loader.
+python3 tests/model_craft.py overlap models/default.chordlet "$TMP/overlap.chordlet"
+expect_fail "model: tensors sharing bytes" "share bytes" "$BUILD/chordlet" info "$TMP/overlap.chordlet"
+
 # A 2 KB model whose metadata claims a 2 GB student and holds no tensor: every
 # loader refuses it for the missing tensors before allocating what it claims.
 # Memory is capped at 1 GB (ulimit -v; under ASan, whose shadow memory needs

@@ -61,7 +61,28 @@ def set_meta(meta, key, typ, value):
     meta.append([key, typ, count, payload])
 
 
+def overlap(src, dst):
+    b = bytearray(open(src, "rb").read())
+    _magic, _v, _f, n_meta, n_tensors, _r, _mo, table_off = struct.unpack_from("<4sIIIIIQQ", b, 0)
+    assert n_tensors >= 2, "needs two tensors"
+    pos, offsets_at = table_off, []
+    for _ in range(n_tensors):
+        (nlen,) = struct.unpack_from("<H", b, pos)
+        pos += 2 + nlen
+        ndim, _dtype = struct.unpack_from("<BB", b, pos)
+        pos += 2 + 4 * ndim
+        offsets_at.append(pos)
+        pos += 16
+    (first,) = struct.unpack_from("<Q", b, offsets_at[0])
+    struct.pack_into("<Q", b, offsets_at[1], first)
+    struct.pack_into("<I", b, len(b) - 4, zlib.crc32(bytes(b[:-4])) & 0xFFFFFFFF)
+    open(dst, "wb").write(bytes(b))
+
+
 def main():
+    if len(sys.argv) == 4 and sys.argv[1] == "overlap":
+        overlap(sys.argv[2], sys.argv[3])
+        return
     if len(sys.argv) != 4 or sys.argv[1] != "huge-claim":
         sys.exit(__doc__)
     meta = read_meta(sys.argv[2])
