@@ -9,9 +9,12 @@
 #   make robustness   every model's accuracy on 30 test songs under detune, level,
 #                     reverb, band, noise and Vorbis (work/robustness/table.md)
 #   make fuzz         every libFuzzer harness of fuzz/ for FUZZ_SECONDS (clang, in build/fuzz)
-#   make install      into $(PREFIX) (default /usr/local)
+#   make install      into $(DESTDIR)$(PREFIX) (default /usr/local): commands, man
+#                     pages, models, the library (static, shared, header,
+#                     chordlet.pc) and the LV2 bundle; make uninstall removes them
 #
-# Variables: BUILD (output folder), SAN=1 (sanitizers), CC.
+# Variables: BUILD (output folder), SAN=1 (sanitizers), CC; for install, PREFIX,
+# DESTDIR and the folders below (BINDIR, LIBDIR, LV2DIR, ...).
 
 CC      ?= cc
 BUILD   ?= build
@@ -54,13 +57,22 @@ TEST_BIN   := $(TEST_SRC:tests/%.c=$(BUILD)/tests/%)
 # The trainer without its main(): tests of the trainer's code link it.
 TRAINER_LIB_OBJ := $(filter-out $(BUILD)/obj/trainer/main.o,$(TRAINER_OBJ))
 
-LIB_A  := $(BUILD)/libchordlet.a
-LIB_SO := $(BUILD)/libchordlet.so
+# The version is the public header's (CHORDLET_VERSION_*, what
+# chordlet_version() returns); it names the shared library. The soname carries
+# the major version only: libchordlet.so.0 until the ABI breaks.
+VERSION   := $(shell awk '$$2 ~ /^CHORDLET_VERSION_(MAJOR|MINOR|PATCH)$$/ {printf "%s%s", s, $$3; s="."}' include/chordlet.h)
+SOVERSION := $(firstword $(subst ., ,$(VERSION)))
+SONAME    := libchordlet.so.$(SOVERSION)
+LIB_A    := $(BUILD)/libchordlet.a
+LIB_REAL := $(BUILD)/libchordlet.so.$(VERSION)
+LIB_SO   := $(BUILD)/libchordlet.so
+LIB_MAP  := $(BUILD)/libchordlet.map
+PC       := $(BUILD)/chordlet.pc
 CMD    := $(BUILD)/chordlet
 TRAIN  := $(BUILD)/chordlet-train
 
-.PHONY: all tests test install clean eval-teacher robustness bench data model baseline ablations plugin
-all: $(LIB_A) $(LIB_SO) $(CMD) $(if $(TRAINER_SRC),$(TRAIN)) plugin
+.PHONY: all tests test install uninstall clean eval-teacher robustness bench data model baseline ablations plugin
+all: $(LIB_A) $(LIB_SO) $(BUILD)/$(SONAME) $(PC) $(CMD) $(if $(TRAINER_SRC),$(TRAIN)) plugin
 tests: all $(TEST_BIN)
 
 $(BUILD)/obj/trainer/%.o: CPPFLAGS_ALL += $(TRAINER_CFLAGS)
@@ -73,8 +85,54 @@ $(LIB_A): $(ENGINE_OBJ)
 	rm -f $@
 	ar rcs $@ $^
 
-$(LIB_SO): $(ENGINE_OBJ)
-	$(CC) -shared $(LDFLAGS) -o $@ $^ $(LDLIBS_ALL)
+# The shared library exports the public API only (the functions chordlet.h
+# declares, read from the preprocessed header so comments do not count): the
+# engine's internals stay free to change without an soname bump, and a
+# package's symbols file lists what users can call. -z defs: every library it
+# needs is on its link line (a user links -lchordlet alone).
+$(LIB_MAP): include/chordlet.h
+	@mkdir -p $(dir $@)
+	{ echo '{ global:'; $(CC) -E -P $< | grep -o '\bchordlet_[a-z0-9_]*[[:space:]]*(' | tr -d ' (' | sort -u | sed 's/.*/  &;/'; \
+	  echo '  local: *;'; echo '};'; } > $@.tmp && mv $@.tmp $@
+$(LIB_REAL): $(ENGINE_OBJ) $(LIB_MAP)
+	$(CC) -shared $(LDFLAGS) -Wl,-soname,$(SONAME) -Wl,--version-script,$(LIB_MAP) -Wl,-z,defs \
+	  -o $@ $(ENGINE_OBJ) $(LDLIBS_ALL)
+# The links a system has: SONAME for the dynamic loader, libchordlet.so for -lchordlet.
+$(BUILD)/$(SONAME): $(LIB_REAL)
+	ln -sf $(notdir $<) $@
+$(LIB_SO): $(BUILD)/$(SONAME)
+	ln -sf $(SONAME) $@
+
+# Install folders (GNU names). LIBDIR may be multiarch for a distribution
+# (LIBDIR=/usr/lib/x86_64-linux-gnu); chordlet.pc goes beside the library, so
+# pkg-config finds the one it describes. The models go to
+# $(PREFIX)/share/chordlet/models whatever DATADIR says: an installed chordlet
+# looks for them in <its folder>/../share/chordlet/models (app/model_paths.c),
+# so with a BINDIR other than $(PREFIX)/bin they are found only through
+# CHORDLET_MODELS or a path. LV2DIR is where LV2 hosts look by default (LV2_PATH
+# holds /usr/lib/lv2 and /usr/local/lib/lv2; Debian's LV2 packages use /usr/lib/lv2).
+BINDIR       ?= $(PREFIX)/bin
+LIBDIR       ?= $(PREFIX)/lib
+INCLUDEDIR   ?= $(PREFIX)/include
+DATADIR      ?= $(PREFIX)/share
+MANDIR       ?= $(DATADIR)/man
+PKGCONFIGDIR ?= $(LIBDIR)/pkgconfig
+LV2DIR       ?= $(PREFIX)/lib/lv2
+MODELDIR     := $(PREFIX)/share/chordlet/models
+
+# pkg-config: written on every make, and replaced only when its text changes,
+# so `make install PREFIX=/usr` after `make` installs a file that says /usr.
+# A static link needs the engine's libraries: Requires.private (their own .pc
+# files) and Libs.private. Folders under $(PREFIX) are written as ${prefix}/...
+# so `pkg-config --define-prefix` can relocate them.
+pc_path = $(patsubst $(PREFIX)/%,$${prefix}/%,$(1))
+.PHONY: FORCE
+$(PC): chordlet.pc.in FORCE
+	@mkdir -p $(dir $@)
+	@sed -e 's|@PREFIX@|$(PREFIX)|' -e 's|@LIBDIR@|$(call pc_path,$(LIBDIR))|' \
+	  -e 's|@INCLUDEDIR@|$(call pc_path,$(INCLUDEDIR))|' -e 's|@VERSION@|$(VERSION)|' \
+	  -e 's|@REQUIRES_PRIVATE@|$(ENGINE_PKGS)|' -e 's|@LIBS_PRIVATE@|-lm|' $< > $@.tmp
+	@if cmp -s $@.tmp $@; then rm -f $@.tmp; else mv $@.tmp $@; echo "wrote $@"; fi
 
 # `chordlet live` captures through PortAudio or JACK; --plot draws with cairo.
 APP_LIBS := $(shell pkg-config --libs portaudio-2.0 jack cairo fontconfig)
@@ -219,14 +277,36 @@ fuzzers: $(FUZZ_BIN) $(BUILD)/fuzz/make_seeds
 fuzz:
 	sh scripts/fuzz.sh
 
+# DESTDIR stages the tree for a package (tests/install_cli.sh installs into a
+# temporary root). The shared library goes in as a file and its two links, as
+# ldconfig would make them.
+MAN_PAGES := man/chordlet.1 $(if $(TRAINER_SRC),man/chordlet-train.1)
+PLUGIN_FILES := chordlet.so chordlet_ui.so manifest.ttl chordlet.ttl default.chordlet
 install: all
-	install -d $(DESTDIR)$(PREFIX)/bin $(DESTDIR)$(PREFIX)/lib $(DESTDIR)$(PREFIX)/include
-	install -m 755 $(CMD) $(DESTDIR)$(PREFIX)/bin/chordlet
-	$(if $(TRAINER_SRC),install -m 755 $(TRAIN) $(DESTDIR)$(PREFIX)/bin/chordlet-train)
-	install -m 644 $(LIB_A) $(LIB_SO) $(DESTDIR)$(PREFIX)/lib/
-	install -m 644 include/chordlet.h $(DESTDIR)$(PREFIX)/include/
-	install -d $(DESTDIR)$(PREFIX)/share/chordlet/models
-	install -m 644 $(wildcard models/*.chordlet) models/teacher.LICENSE models/README.md $(DESTDIR)$(PREFIX)/share/chordlet/models/
+	install -d $(DESTDIR)$(BINDIR) $(DESTDIR)$(LIBDIR) $(DESTDIR)$(INCLUDEDIR) $(DESTDIR)$(PKGCONFIGDIR) \
+	  $(DESTDIR)$(MANDIR)/man1 $(DESTDIR)$(MODELDIR) $(DESTDIR)$(LV2DIR)/chordlet.lv2
+	install -m 755 $(CMD) $(DESTDIR)$(BINDIR)/chordlet
+	$(if $(TRAINER_SRC),install -m 755 $(TRAIN) $(DESTDIR)$(BINDIR)/chordlet-train)
+	install -m 644 $(LIB_A) $(DESTDIR)$(LIBDIR)/
+	install -m 644 $(LIB_REAL) $(DESTDIR)$(LIBDIR)/
+	ln -sf $(notdir $(LIB_REAL)) $(DESTDIR)$(LIBDIR)/$(SONAME)
+	ln -sf $(SONAME) $(DESTDIR)$(LIBDIR)/libchordlet.so
+	install -m 644 include/chordlet.h $(DESTDIR)$(INCLUDEDIR)/
+	install -m 644 $(PC) $(DESTDIR)$(PKGCONFIGDIR)/
+	install -m 644 $(MAN_PAGES) $(DESTDIR)$(MANDIR)/man1/
+	install -m 644 $(wildcard models/*.chordlet) models/teacher.LICENSE models/README.md $(DESTDIR)$(MODELDIR)/
+	install -m 644 $(addprefix $(PLUGIN_DIR)/,$(filter %.ttl %.chordlet,$(PLUGIN_FILES))) $(DESTDIR)$(LV2DIR)/chordlet.lv2/
+	install -m 755 $(addprefix $(PLUGIN_DIR)/,$(filter %.so,$(PLUGIN_FILES))) $(DESTDIR)$(LV2DIR)/chordlet.lv2/
+
+# Removes what install put there (same variables), and the folders of our own.
+uninstall:
+	rm -f $(DESTDIR)$(BINDIR)/chordlet $(DESTDIR)$(BINDIR)/chordlet-train
+	rm -f $(DESTDIR)$(LIBDIR)/libchordlet.a $(DESTDIR)$(LIBDIR)/libchordlet.so $(DESTDIR)$(LIBDIR)/$(SONAME) \
+	  $(DESTDIR)$(LIBDIR)/$(notdir $(LIB_REAL))
+	rm -f $(DESTDIR)$(INCLUDEDIR)/chordlet.h $(DESTDIR)$(PKGCONFIGDIR)/chordlet.pc
+	rm -f $(DESTDIR)$(MANDIR)/man1/chordlet.1 $(DESTDIR)$(MANDIR)/man1/chordlet-train.1
+	rm -rf $(DESTDIR)$(MODELDIR) $(DESTDIR)$(LV2DIR)/chordlet.lv2
+	rmdir $(DESTDIR)$(PREFIX)/share/chordlet 2>/dev/null || true
 
 clean:
 	rm -rf build

@@ -94,6 +94,12 @@ for variant in build build/asan; do
   run "[$tag] features_cli" "$LOGS/$tag-features_cli.log" sh tests/features_cli.sh "$variant"
   run "[$tag] train_cli" "$LOGS/$tag-train_cli.log" sh tests/train_cli.sh "$variant"
   run "[$tag] lv2_cli" "$LOGS/$tag-lv2_cli.log" sh tests/lv2_cli.sh "$variant"
+  # Issue 18: the man pages against every command's --help, and make install
+  # into a temporary root (files, soname, exports, man, lv2ls, a pkg-config
+  # user's program, make uninstall). Once: they test text and the install
+  # layout, not memory safety.
+  [ "$tag" = gcc ] && run "[$tag] man_drift" "$LOGS/$tag-man_drift.log" $PYTHON tests/man_drift.py "$variant"
+  [ "$tag" = gcc ] && run "[$tag] install_cli" "$LOGS/$tag-install_cli.log" sh tests/install_cli.sh "$variant"
   # Real-time runs (a JACK server, a terminal): on the normal build; the same
   # code runs under the sanitizers in test_live and test_lv2_host.
   [ "$tag" = gcc ] && run "[$tag] live_jack" "$LOGS/$tag-live_jack.log" sh tests/live_jack.sh "$variant"
