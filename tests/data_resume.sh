@@ -56,8 +56,11 @@ export DATA_DIR="$TMP/clean" STAGE1_STEPS=8 STAGE2_STEPS=8 OFFLINE_STAGE1_STEPS=
   MODEL_ARGS="--layers 1/1/1 --heads 2/2/2 --ff-mult 1 --context 8 --frames 32 --batch 4 --checkpoint-every 2" \
   OFFLINE_ARGS="--frame-step 3 --layers 1/1/1 --heads 2/2/2 --ff-mult 1 --context 4 --lookahead 4 --frames 16 --batch 4 --checkpoint-every 2"
 models_of() { (cd "$1" && sha256sum default.chordlet offline.chordlet); }
-RUNS_DIR="$TMP/runs-clean" MODEL_OUT="$TMP/models-clean" sh scripts/make-model.sh >"$TMP/m.log" 2>&1 ||
+# Every run trains in the same folders ($TMP/r, $TMP/m), moved aside afterwards:
+# a model names the stage-1 model it started from, path included.
+RUNS_DIR="$TMP/r" MODEL_OUT="$TMP/m" sh scripts/make-model.sh >"$TMP/m.log" 2>&1 ||
   { echo "not ok - make model (clean run)"; tail -n 20 "$TMP/m.log"; exit 1; }
+mv "$TMP/r" "$TMP/runs-clean" && mv "$TMP/m" "$TMP/models-clean"
 # (real music: wesnoth-1.16-music and singularity-music, installed by scripts/debian-packages)
 { [ ! -d "$TMP/clean/features/real" ] || "$BUILD/chordlet" info "$TMP/models-clean/default.chordlet" | grep -q "KD-only: "; } &&
   "$BUILD/chordlet" info "$TMP/models-clean/offline.chordlet" | grep -q "alpha=1 " &&
@@ -65,25 +68,26 @@ RUNS_DIR="$TMP/runs-clean" MODEL_OUT="$TMP/models-clean" sh scripts/make-model.s
   { echo "not ok - make model's students do not name the new steps"; failures=$((failures + 1)); }
 models_of "$TMP/models-clean" >"$TMP/models-clean.sum"
 for delay in 2 5; do
-  RUNS_DIR="$TMP/runs$delay" MODEL_OUT="$TMP/models$delay" sh scripts/make-model.sh >"$TMP/m.log" 2>&1 &
+  RUNS_DIR="$TMP/r" MODEL_OUT="$TMP/m" sh scripts/make-model.sh >"$TMP/m.log" 2>&1 &
   pid=$!
   sleep "$delay"
-  pkill -9 -f "$TMP/runs$delay" 2>/dev/null
+  pkill -9 -f "$TMP/r/" 2>/dev/null
   kill -9 "$pid" 2>/dev/null
   pkill -9 -P "$pid" 2>/dev/null
   for _ in 1 2 3 4 5 6 7 8 9 10; do
-    pgrep -f "$TMP/runs$delay" >/dev/null 2>&1 || break
+    pgrep -f "$TMP/r/" >/dev/null 2>&1 || break
     sleep 0.5
   done
-  RUNS_DIR="$TMP/runs$delay" MODEL_OUT="$TMP/models$delay" sh scripts/make-model.sh >"$TMP/m2.log" 2>&1
+  RUNS_DIR="$TMP/r" MODEL_OUT="$TMP/m" sh scripts/make-model.sh >"$TMP/m2.log" 2>&1
   rc=$?
-  if [ "$rc" -eq 0 ] && models_of "$TMP/models$delay" | cmp -s - "$TMP/models-clean.sum"; then
+  if [ "$rc" -eq 0 ] && models_of "$TMP/m" | cmp -s - "$TMP/models-clean.sum"; then
     echo "ok - make model killed after ${delay}s and resumed: both students byte-equal to the uninterrupted run"
   else
     echo "not ok - make model killed after ${delay}s: the resumed run exited $rc, or its students differ"
     tail -n 15 "$TMP/m2.log" | sed 's/^/    /'
     failures=$((failures + 1))
   fi
+  rm -rf "$TMP/r" "$TMP/m"
 done
 echo "# $failures failed"
 [ "$failures" -eq 0 ]
