@@ -265,9 +265,9 @@ $(BUILD)/fuzz/fuzz_lv2: FUZZ_EXTRA = $(PLUGIN_OBJ) $(shell pkg-config --libs cai
 $(BUILD)/fuzz/%: $(BUILD)/obj/fuzz/%.o $(FUZZ_UTIL_OBJ) $(TRAINER_LIB_OBJ) $(LIB_A)
 	@mkdir -p $(dir $@)
 	$(CC) $(LDFLAGS) -fsanitize=fuzzer -o $@ $< $(FUZZ_UTIL_OBJ) $(FUZZ_EXTRA) $(TRAINER_LIB_OBJ) $(LIB_A) $(TRAINER_LIBS) $(LDLIBS_ALL)
-$(BUILD)/fuzz/make_seeds: $(BUILD)/obj/fuzz/make_seeds.o $(FUZZ_UTIL_OBJ) $(LIB_A)
+$(BUILD)/fuzz/make_seeds: $(BUILD)/obj/fuzz/make_seeds.o $(FUZZ_UTIL_OBJ) $(TRAINER_LIB_OBJ) $(LIB_A)
 	@mkdir -p $(dir $@)
-	$(CC) $(LDFLAGS) -o $@ $^ $(LDLIBS_ALL)
+	$(CC) $(LDFLAGS) -o $@ $^ $(TRAINER_LIBS) $(LDLIBS_ALL)
 .PHONY: fuzzers fuzz
 fuzzers: $(FUZZ_BIN) $(BUILD)/fuzz/make_seeds
 

@@ -1,6 +1,7 @@
 /* fuzz_util.c: see fuzz_util.h. */
 #define _POSIX_C_SOURCE 200809L
 #include "fuzz_util.h"
+#include "import_teacher.h"
 
 #include <dirent.h>
 #include <errno.h>
@@ -153,14 +154,7 @@ model_writer *fuzz_teacher_metadata(void) {
   if (!w) return NULL;
   if (model_writer_set_str(w, MK_ARCHITECTURE, ARCH_TEACHER, &err) ||
       model_writer_set_str(w, MK_NAME, "teacher", &err) || model_writer_set_i64(w, MK_STREAMABLE, 0, &err) ||
-      model_writer_set_i64(w, MK_TEACHER_N_FOLDS, 1, &err) ||
-      model_writer_set_str(w, MK_FRONTEND_KIND, FRONTEND_LIBROSA_HYBRID, &err) ||
-      model_writer_set_f64(w, MK_FRONTEND_SAMPLE_RATE, 22050.0, &err) ||
-      model_writer_set_i64(w, MK_FRONTEND_HOP, 512, &err) ||
-      model_writer_set_f64(w, MK_FRONTEND_FMIN, 23.124651419477154, &err) ||
-      model_writer_set_i64(w, MK_FRONTEND_N_BINS, 288, &err) ||
-      model_writer_set_i64(w, MK_FRONTEND_BINS_PER_OCTAVE, 36, &err) ||
-      model_writer_set_i64(w, MK_FRONTEND_ESTIMATE_TUNING, 1, &err) ||
+      model_writer_set_i64(w, MK_TEACHER_N_FOLDS, 1, &err) || import_teacher_write_frontend(w, &err) ||
       model_writer_set_str(w, MK_DECODER_KIND, "viterbi", &err) ||
       model_writer_set_f64(w, MK_DECODER_PENALTY, 30.0, &err) ||
       model_writer_set_str(w, MK_DECODER_STATE_NAMES, "N\nC:min/b7\nD\nE:7/3", &err) ||

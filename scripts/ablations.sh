@@ -67,11 +67,7 @@ for w in $WHICH; do
     ;;
   stage1-target)
     for target in hard kd both; do
-      case $target in
-      hard) opts="" ;;
-      kd) opts="--alpha 1 --no-selective --temperature $KD_T1" ;;
-      both) opts="--alpha 0.5 --no-selective --temperature $KD_T1" ;;
-      esac
+      opts=$(stage1_target_args "$target" "$KD_T1")
       out="$OUT/offline-s1-$S1-$target"
       [ "$target" = hard ] || out="$out-T$KD_T1"
       # shellcheck disable=SC2086
@@ -86,8 +82,7 @@ for w in $WHICH; do
     FOLDS_TARGET=${FOLDS_TARGET:-kd}
     { find "$DATA"/audio/unlabelled -name '*.flac' | sort; cat "$DATA/real/pool.txt"; } |
       awk -v n="$FOLDS_EVERY" 'NR % n == 1' >"$OUT/folds-subset.txt"
-    opts=""
-    [ "$FOLDS_TARGET" = kd ] && opts="--alpha 1 --no-selective --temperature $KD_T1"
+    opts=$(stage1_target_args "$FOLDS_TARGET" "$KD_T1")
     for f in 2 5; do
       pseudo=$DATA/pseudo # make data's 2-fold labels
       if [ "$f" != 2 ]; then

@@ -61,12 +61,8 @@ T1=${KD_T1:-1}
 KD_SHARE2=${STAGE2_KD_SHARE:-0.25}
 EMA=${MODEL_EMA:-0}
 . scripts/offline-student.sh
-case $TARGET1 in
-hard) TARGET1_ARGS="" ;;
-kd) TARGET1_ARGS="--alpha 1 --no-selective --temperature $T1" ;;
-both) TARGET1_ARGS="--alpha 0.5 --no-selective --temperature $T1" ;;
-*) echo "make-model.sh: STAGE1_TARGET is hard, kd or both, not '$TARGET1'" >&2; exit 2 ;;
-esac
+TARGET1_ARGS=$(stage1_target_args "$TARGET1" "$T1") ||
+  { echo "make-model.sh: STAGE1_TARGET is hard, kd or both, not '$TARGET1'" >&2; exit 2; }
 EMA_ARGS=""
 [ "$EMA" != 0 ] && EMA_ARGS="--ema $EMA"
 mkdir -p "$OUT_DIR"

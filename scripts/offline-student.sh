@@ -1,4 +1,5 @@
-# offline-student.sh: the file-mode student's shape and budget, in one place
+# offline-student.sh: the file-mode student's shape and budget, and stage 1's
+# target options, in one place
 # (sourced by make-model.sh, make-baseline.sh and ablations.sh):
 # 60 ms frames (--frame-step 3 of the 20 ms caches), 64 frames (3.84 s) of
 # context and of lookahead, layers 2/2/2, FF 2x (docs/RESULTS.md 3.7).
@@ -8,3 +9,15 @@ O_ARGS=${OFFLINE_ARGS:---frame-step 3 --layers 2/2/2 --heads 2/4/4 --ff-mult 2 -
 O_S1=${OFFLINE_STAGE1_STEPS:-2000}
 O_S2=${OFFLINE_STAGE2_STEPS:-2000}
 O_PENALTY=${OFFLINE_PENALTY:-8}
+
+# stage1_target_args TARGET T: stage 1's options for the teacher's hard labels
+# (hard), its full distribution at temperature T (kd) or half each (both)
+# (docs/RESULTS.md 7.3); prints them, or fails on another TARGET.
+stage1_target_args() {
+  case $1 in
+  hard) echo "" ;;
+  kd) echo "--alpha 1 --no-selective --temperature $2" ;;
+  both) echo "--alpha 0.5 --no-selective --temperature $2" ;;
+  *) return 1 ;;
+  esac
+}

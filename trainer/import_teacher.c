@@ -261,6 +261,18 @@ int cmd_import_teacher(int argc, char **argv) {
   return status;
 }
 
+chordlet_status import_teacher_write_frontend(model_writer *w, chordlet_error *err) {
+  chordlet_status st;
+  (void)((st = model_writer_set_str(w, MK_FRONTEND_KIND, FRONTEND_LIBROSA_HYBRID, err)) ||
+         (st = model_writer_set_f64(w, MK_FRONTEND_SAMPLE_RATE, 22050.0, err)) ||
+         (st = model_writer_set_i64(w, MK_FRONTEND_HOP, 512, err)) ||
+         (st = model_writer_set_f64(w, MK_FRONTEND_FMIN, 23.124651419477154, err)) ||
+         (st = model_writer_set_i64(w, MK_FRONTEND_N_BINS, 288, err)) ||
+         (st = model_writer_set_i64(w, MK_FRONTEND_BINS_PER_OCTAVE, 36, err)) ||
+         (st = model_writer_set_i64(w, MK_FRONTEND_ESTIMATE_TUNING, 1, err)));
+  return st;
+}
+
 int import_teacher_fill(const import_source *src, const char *vocabulary, int max_folds, int only_fold,
                         model_writer *w, int *n_folds_out, size_t *n_states_out) {
   const char *dir = src->dir;
@@ -318,14 +330,7 @@ int import_teacher_fill(const import_source *src, const char *vocabulary, int ma
       model_writer_set_str(w, MK_PROVENANCE, provenance, &err) ||
       model_writer_set_str(w, MK_CREATED_BY, created_by, &err) ||
       model_writer_set_i64(w, MK_STREAMABLE, 0, &err) ||
-      model_writer_set_i64(w, MK_TEACHER_N_FOLDS, n_folds, &err) ||
-      model_writer_set_str(w, MK_FRONTEND_KIND, FRONTEND_LIBROSA_HYBRID, &err) ||
-      model_writer_set_f64(w, MK_FRONTEND_SAMPLE_RATE, 22050.0, &err) ||
-      model_writer_set_i64(w, MK_FRONTEND_HOP, 512, &err) ||
-      model_writer_set_f64(w, MK_FRONTEND_FMIN, 23.124651419477154, &err) ||
-      model_writer_set_i64(w, MK_FRONTEND_N_BINS, 288, &err) ||
-      model_writer_set_i64(w, MK_FRONTEND_BINS_PER_OCTAVE, 36, &err) ||
-      model_writer_set_i64(w, MK_FRONTEND_ESTIMATE_TUNING, 1, &err)) {
+      model_writer_set_i64(w, MK_TEACHER_N_FOLDS, n_folds, &err) || import_teacher_write_frontend(w, &err)) {
     fprintf(stderr, "chordlet-train import-teacher: %s\n", err.message);
     goto done;
   }

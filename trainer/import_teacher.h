@@ -25,6 +25,11 @@ typedef struct import_source {
  * >= 0), the decoder's states of the chord list `vocabulary`, the front-end
  * settings, the licence and provenance to w. Returns 0 with the counts, or -1
  * after printing why ("chordlet-train import-teacher: ..."). */
+/* The teacher's front-end settings (librosa's hybrid CQT: 22050 Hz, hop 512,
+ * 288 bins from C0 - 0.5 semitone at 36 per octave, the tuning estimated per
+ * file) into w: the importer's, and the fuzz harness's tiny teachers'. */
+chordlet_status import_teacher_write_frontend(model_writer *w, chordlet_error *err);
+
 int import_teacher_fill(const import_source *src, const char *vocabulary, int max_folds, int only_fold,
                         model_writer *w, int *n_folds, size_t *n_states);
 
