@@ -15,7 +15,7 @@
 #             and its degraded variants (make model's stage 2);
 #   folds     the same, from the teacher's 2 folds (make data's) against all 5,
 #             on every FOLDS_EVERY-th (8) file of the unlabelled renders and the
-#             real pool, with FOLDS_TARGET's targets (kd);
+#             real pool, with FOLDS_TARGET's targets (hard: make model's);
 #   alpha     stage 2 with KD weight 0, 0.3 and 0.6 from the same stage-1 model
 #             (PAPER.md 1.6, the paper's Figure 5 question);
 #   shift     stage 2 (alpha 0.3) with pitch-shift augmentation -5..+6
@@ -79,7 +79,7 @@ for w in $WHICH; do
   folds)
     # A subset, so that the 5-fold teacher (2.5x the 2-fold's time) labels it in minutes.
     FOLDS_EVERY=${FOLDS_EVERY:-8}
-    FOLDS_TARGET=${FOLDS_TARGET:-kd}
+    FOLDS_TARGET=${FOLDS_TARGET:-hard}
     { find "$DATA"/audio/unlabelled -name '*.flac' | sort; cat "$DATA/real/pool.txt"; } |
       awk -v n="$FOLDS_EVERY" 'NR % n == 1' >"$OUT/folds-subset.txt"
     opts=$(stage1_target_args "$FOLDS_TARGET" "$KD_T1")
