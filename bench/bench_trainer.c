@@ -103,7 +103,7 @@ static result run_c(float dropout, int n_threads, int steps, const float *x, con
   student_layout(&c, NULL, &n);
   float *params = malloc(n * sizeof *params), *grads = malloc(n * sizeof *grads);
   float *m = calloc(n, sizeof *m), *v = calloc(n, sizeof *v);
-  const loss_options lo = {2.0f, 0.3f, 3.0f, 1, 0.1f, 0.9f};
+  const loss_options lo = {2.0f, 0.3f, 3.0f, 1, 0.1f, 0.9f, 0.0f};
   const adamw_options ao = {3e-4f, 0.9f, 0.999f, 1e-8f, 1e-5f};
   worker w[MAX_THREADS];
   memset(w, 0, sizeof w);

@@ -149,8 +149,10 @@ def loss_fn(z, labels, teacher, cfg):
     alpha = float(cfg["kd_alpha"])
     Tk = float(cfg["kd_temperature"])
     has_teacher = int(cfg["has_teacher"])
+    beta = float(cfg.get("kd_only_weight", 0.0)) or alpha  # the KD-only frames' weight
     labelled = lab >= 0
-    used = labelled | ((lab == -2) & bool(has_teacher and alpha != 0.0))
+    kd_only = (lab == -2) & bool(has_teacher and beta != 0.0)
+    used = labelled | kd_only
     N = int(used.sum())
     zv = zf[labelled]
     yv = lab[labelled]
@@ -174,8 +176,12 @@ def loss_fn(z, labels, teacher, cfg):
             w = torch.where(c < lo, torch.zeros_like(c),
                             torch.where(c > hi, 1.0 - 0.8 * (c - hi) / (1.0 - hi), torch.ones_like(c)))
             w = w.clamp(0.0, 1.0)
-        kd = Tk * Tk * (w.detach() * kl).sum() / N
-    loss = alpha * kd + (1.0 - alpha) * focal
+        wkl = w.detach() * kl
+        kd = Tk * Tk * wkl.sum() / N
+        kd_only_term = Tk * Tk * wkl[kd_only[used]].sum() / N
+        loss = alpha * (kd - kd_only_term) + beta * kd_only_term + (1.0 - alpha) * focal
+        return loss, focal, kd
+    loss = (1.0 - alpha) * focal
     return loss, focal, kd
 
 

@@ -142,7 +142,7 @@ static void problem_free(problem *p) {
 }
 
 static loss_options opts(float gamma, float alpha, int selective) {
-  loss_options o = {gamma, alpha, 3.0f, selective, 0.1f, 0.9f};
+  loss_options o = {gamma, alpha, 3.0f, selective, 0.1f, 0.9f, 0.0f};
   return o;
 }
 
@@ -179,7 +179,8 @@ static void write_problem(const problem *p, const loss_options *o, const char *m
   fprintf(f, "focal_gamma %.9g\nkd_alpha %.9g\nkd_temperature %.9g\nselective %d\nconf_lo %.9g\nconf_hi %.9g\n",
           (double)o->focal_gamma, (double)o->kd_alpha, (double)o->kd_temperature, o->selective,
           (double)o->conf_lo, (double)o->conf_hi);
-  fprintf(f, "has_teacher %d\n", o->kd_alpha != 0.0f);
+  fprintf(f, "kd_only_weight %.9g\nhas_teacher %d\n", (double)o->kd_only_weight,
+          o->kd_alpha != 0.0f || o->kd_only_weight != 0.0f);
   if (ao)
     fprintf(f, "steps %d\nlr %.9g\nbeta1 %.9g\nbeta2 %.9g\neps %.9g\nweight_decay %.9g\nclip %.17g\n", steps,
             (double)ao->lr, (double)ao->beta1, (double)ao->beta2, (double)ao->eps, (double)ao->weight_decay, clip);
@@ -256,7 +257,8 @@ static void grad_case(const char *label, const student_config *c, int B, int T, 
   if (!t || !grads) goto done;
   loss_report rep;
   const double L =
-      student_trainer_step(t, p.params, grads, p.x, p.labels, o->kd_alpha != 0 ? p.teacher : NULL, B, o, 0, 1, &rep);
+      student_trainer_step(t, p.params, grads, p.x, p.labels,
+                           o->kd_alpha != 0 || o->kd_only_weight != 0 ? p.teacher : NULL, B, o, 0, 1, &rep);
   CHECK(isfinite(L), "%s: loss %g", label, L);
   /* padding untouched */
   {
@@ -688,6 +690,12 @@ int main(int argc, char **argv) {
   grad_case("KD-only frames, selective KD a=0.3", &c, 2, 10, &o, 9);
   o = opts(2.0f, 0.0f, 0);
   grad_case("KD-only frames ignored without KD", &c, 2, 10, &o, 10);
+  o = opts(2.0f, 0.0f, 1); /* stage 2: ground truth alone on renders, KD alone on real music */
+  o.kd_only_weight = 0.6f;
+  grad_case("KD-only frames weighted 0.6, labelled frames a=0", &c, 2, 10, &o, 11);
+  o = opts(2.0f, 0.3f, 0);
+  o.kd_only_weight = 1.0f;
+  grad_case("KD-only frames weighted 1, labelled frames a=0.3", &c, 2, 10, &o, 12);
   kd_only_every = 0;
   {
     student_config cl = c; /* several query blocks, a band narrower than the window */

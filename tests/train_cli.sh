@@ -121,6 +121,18 @@ else
   bad "stage2 --kd-train --ema kill/resume (exit $status)"
   diff "$TMP/k1/log.csv" "$TMP/k2/log.csv" | head -20
 fi
+# Ground truth alone on the labelled windows (--alpha 0), KD alone on the real
+# music's (--kd-weight): the labelled caches' teacher is not even loaded.
+S2W="--init $TMP/a/best.chordlet --steps 6 --valid-every 6 --alpha 0"
+# shellcheck disable=SC2086
+if train stage2 "$TMP/w0" $S2W 2>"$TMP/err" && train stage2 "$TMP/w1" $S2W --kd-train "$TMP/ftreal" --kd-weight 0.5 2>>"$TMP/err" &&
+  awk -F, 'NR > 1 && $6 > 0 { found = 1 } END { exit !found }' "$TMP/w1/log.csv" &&
+  ! cmp -s "$TMP/w0/final.chordlet" "$TMP/w1/final.chordlet"; then
+  ok "stage2 --alpha 0 --kd-weight 0.5: KD on the real music's windows only"
+else
+  bad "stage2 --kd-weight"
+  cat "$TMP/err"
+fi
 # shellcheck disable=SC2086
 train stage2 "$TMP/k3" --init "$TMP/a/best.chordlet" --steps 3 --alpha 0 --kd-train "$TMP/ftreal" 2>"$TMP/err"
 [ $? -eq 2 ] && grep -q "alpha" "$TMP/err" && ok "--kd-train without a KD weight: usage error" ||

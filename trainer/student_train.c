@@ -1049,7 +1049,8 @@ static double focal_term(const float *z, float *dz, int K, int y, double zmax, d
 static double loss(student_trainer *t, size_t n, const int *labels, const float *teacher, const loss_options *o,
                    loss_report *rep) {
   const int K = t->K;
-  const int with_kd = teacher != NULL && o->kd_alpha != 0;
+  const double beta = o->kd_only_weight > 0 ? o->kd_only_weight : o->kd_alpha; /* KD-only frames' weight */
+  const int with_kd = teacher != NULL && beta != 0;
   long N = 0, labelled = 0, correct = 0;
   for (size_t r = 0; r < n; r++) {
     labelled += labels[r] >= 0;
@@ -1065,7 +1066,7 @@ static double loss(student_trainer *t, size_t n, const int *labels, const float 
   const double invN = 1.0 / (double)N, alpha = o->kd_alpha, gamma = o->focal_gamma;
   const double Tk = o->kd_temperature > 0 ? o->kd_temperature : 1.0;
   const int keep_kd = teacher != NULL; /* the KD term is reported whenever a teacher is given */
-  double fsum = 0, kdsum = 0, wsum = 0;
+  double fsum = 0, kdsum = 0, kdsum_only = 0, wsum = 0;
   double *p = t->lp, *q = t->lq;
   for (size_t r = 0; r < n; r++) {
     const int y = labels[r];
@@ -1110,16 +1111,19 @@ static double loss(student_trainer *t, size_t n, const int *labels, const float 
       if (wt > 1) wt = 1;
     }
     kdsum += wt * kl;
+    if (kd_only) kdsum_only += wt * kl;
     wsum += wt;
-    if (alpha != 0 && wt != 0) {
-      const double gk = alpha * Tk * invN * wt;
+    const double weight = kd_only ? beta : alpha;
+    if (weight != 0 && wt != 0) {
+      const double gk = weight * Tk * invN * wt;
       for (int k = 0; k < K; k++) dz[k] += (float)(gk * (p[k] - q[k]));
     }
   }
   rp.focal = fsum * invN;
   rp.kd = keep_kd ? Tk * Tk * kdsum * invN : 0.0;
   rp.kd_weight_sum = keep_kd ? wsum : 0.0;
-  rp.loss = alpha * rp.kd + (1.0 - alpha) * rp.focal;
+  /* alpha on the labelled frames' KD, beta on the KD-only frames' */
+  rp.loss = alpha * rp.kd + (beta - alpha) * (keep_kd ? Tk * Tk * kdsum_only * invN : 0.0) + (1.0 - alpha) * rp.focal;
   rp.frames = N;
   rp.labelled = labelled;
   rp.correct = correct;

@@ -46,11 +46,13 @@ typedef struct loss_options {
   float kd_temperature;   /* T = 3 */
   int selective;          /* 1: PAPER 1.5 selective weights; 0: w_t = 1 */
   float conf_lo, conf_hi; /* 0.1, 0.9 */
+  float kd_only_weight;   /* the KD term's weight on KD-only frames; 0: kd_alpha (one weight for all) */
 } loss_options;
 
 /* A frame that carries the teacher's distribution and no ground truth (stage
- * 2's real-music windows): it takes the KD term only, and counts in N only
- * when KD is on (kd_alpha > 0 and a teacher given); otherwise it is ignored. */
+ * 2's real-music windows): it takes the KD term only, weighted by
+ * kd_only_weight (or kd_alpha when that is 0), and counts in N only when that
+ * weight is above 0 and a teacher is given; otherwise it is ignored. */
 enum { STUDENT_LABEL_KD_ONLY = -2 };
 
 typedef struct loss_report {

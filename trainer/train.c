@@ -136,6 +136,8 @@ static void usage(FILE *out, const char *command) {
           "  --kd-train PATH      stage 2: caches of unlabelled audio with the teacher's probabilities whose\n"
           "                       windows carry the KD term only (repeatable; needs --alpha > 0)\n"
           "  --kd-share X         the share of each batch taken from --kd-train (default 0.25)\n"
+          "  --kd-weight X        the KD weight on --kd-train's frames (default: --alpha's); with --alpha 0\n"
+          "                       the labelled windows learn the ground truth alone\n"
           "  --ema D              keep a moving average of the weights with decay D (e.g. 0.999; 0: off)\n"
           "  --conf-lo X --conf-hi X   selective KD thresholds (0.1, 0.9)\n"
           "  --shift LO:HI        pitch-shift augmentation in semitones (off; e.g. -5:6)\n"
@@ -175,7 +177,7 @@ static int parse(int argc, char **argv, train_options *o) {
   o->cosine = 1;
   o->adam = (adamw_options){0, 0.9f, 0.999f, 1e-8f, 1e-5f};
   o->clip = 1.0;
-  o->loss = (loss_options){2.0f, o->stage == STAGE2 ? 0.3f : 0.0f, 3.0f, 1, 0.1f, 0.9f};
+  o->loss = (loss_options){2.0f, o->stage == STAGE2 ? 0.3f : 0.0f, 3.0f, 1, 0.1f, 0.9f, 0.0f};
   o->valid_every = -1;
   o->checkpoint_every = 100;
   o->log_every = 10;
@@ -284,6 +286,7 @@ static int parse(int argc, char **argv, train_options *o) {
           {"--groups", 1, offsetof(train_options, model.n_groups), 1, 144},
           {"--frame-step", 1, offsetof(train_options, frame_step), 1, 64},
           {"--kd-share", 2, offsetof(train_options, kd_share), 0.01, 0.99},
+          {"--kd-weight", 2, offsetof(train_options, loss.kd_only_weight), 0, 1},
           {"--ema", 3, offsetof(train_options, ema), 0, 0.999999},
       };
       size_t k = 0;
@@ -323,8 +326,9 @@ static int parse(int argc, char **argv, train_options *o) {
     fprintf(stderr, "%s: --kd-train is for stage 2 (stage 1 trains on the same caches with --train)\n", o->program);
     return TRAIN_EXIT_USAGE;
   }
-  if (o->n_kd && o->loss.kd_alpha <= 0) {
-    fprintf(stderr, "%s: --kd-train windows carry the KD term only: give --alpha > 0\n", o->program);
+  if (o->n_kd && o->loss.kd_alpha <= 0 && o->loss.kd_only_weight <= 0) {
+    fprintf(stderr, "%s: --kd-train windows carry the KD term only: give --kd-weight or --alpha above 0\n",
+            o->program);
     return TRAIN_EXIT_USAGE;
   }
   if (o->kd_share >= 0 && !o->n_kd) {
@@ -357,6 +361,7 @@ static void describe_options(const train_options *o, char *out, size_t n) {
   /* only when set, so runs made before the option resume as they were */
   if (o->frame_step != 1) snprintf(out + strlen(out), n - strlen(out), " frame_step=%d", o->frame_step);
   if (o->n_kd) snprintf(out + strlen(out), n - strlen(out), " kd_share=%g kd_train=%s", (double)o->kd_share, o->kd_paths[0]);
+  if (o->loss.kd_only_weight > 0) snprintf(out + strlen(out), n - strlen(out), " kd_weight=%g", (double)o->loss.kd_only_weight);
   if (o->ema > 0) snprintf(out + strlen(out), n - strlen(out), " ema=%g", o->ema);
 }
 
@@ -397,9 +402,17 @@ static void *worker_run(void *arg) {
   worker *w = arg;
   const int F = w->o->frames, B = w->n_bins, K = w->n_classes;
   memset(w->grads, 0, w->n_floats * sizeof *w->grads);
-  for (int i = 0; i < w->n_windows; i++)
+  for (int i = 0; i < w->n_windows; i++) {
+    /* A set loaded without the teacher (KD weight 0 on the labelled windows,
+     * beside --kd-train's): its windows' teacher rows are zeros, finite and unused. */
+    float *teacher = w->teacher ? w->teacher + (size_t)i * F * K : NULL;
+    if (teacher && !w->items[i].set->teacher) {
+      memset(teacher, 0, (size_t)F * K * sizeof *teacher);
+      teacher = NULL;
+    }
     train_window_fill(w->items[i].set, &w->items[i].window, F, w->items[i].target, w->x + (size_t)i * F * B,
-                      w->labels + (size_t)i * F, w->teacher ? w->teacher + (size_t)i * F * K : NULL);
+                      w->labels + (size_t)i * F, teacher);
+  }
   memset(&w->report, 0, sizeof w->report);
   w->loss = w->n_windows ? student_trainer_step(w->trainer, w->params, w->grads, w->x, w->labels, w->teacher,
                                                 w->n_windows, &w->o->loss, 1, w->seed, &w->report)
@@ -592,7 +605,8 @@ static int run(train_options *o) {
   }
 
   /* the material */
-  const bool kd = o->loss.kd_alpha > 0;
+  const bool kd = o->loss.kd_alpha > 0;          /* the training windows carry the KD term */
+  const bool teacher_needed = kd || o->n_kd > 0;  /* some window does: the workers hold teacher logits */
   const train_target target = o->stage == STAGE1 ? TARGET_PSEUDO : TARGET_GROUND_TRUTH;
   train_set data, valid, kd_data;
   memset(&kd_data, 0, sizeof kd_data);
@@ -701,12 +715,12 @@ static int run(train_options *o) {
     w->grads = malloc(s.n_floats * sizeof *w->grads);
     w->x = malloc((size_t)per * o->frames * c->n_bins * sizeof *w->x);
     w->labels = malloc((size_t)per * o->frames * sizeof *w->labels);
-    w->teacher = kd ? malloc((size_t)per * o->frames * c->n_classes * sizeof *w->teacher) : NULL;
+    w->teacher = teacher_needed ? malloc((size_t)per * o->frames * c->n_classes * sizeof *w->teacher) : NULL;
     w->n_bins = data.n_bins;
     w->n_classes = data.n_classes;
     w->o = o;
     w->n_floats = s.n_floats;
-    bad |= !w->trainer || !w->grads || !w->x || !w->labels || (kd && !w->teacher);
+    bad |= !w->trainer || !w->grads || !w->x || !w->labels || (teacher_needed && !w->teacher);
   }
   float *grads = malloc(s.n_floats * sizeof *grads);
   batch_item *items = malloc((size_t)o->batch * sizeof *items);
