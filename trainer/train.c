@@ -426,6 +426,22 @@ static unsigned long long kd_order_seed(unsigned long long seed, long epoch) {
   return seed * 0x9E3779B97F4A7C15ull + 0xD1B54A32D192ED03ull + (unsigned long long)epoch;
 }
 
+/* Replaces *windows with the windows of s in the order (and pitch shifts) of
+ * `seed`: an epoch's order, the same whenever it is computed. 0, or -1 after
+ * saying it is out of memory (*windows is kept). */
+static int epoch_windows(const train_set *s, const train_options *o, int stride, unsigned long long seed,
+                         train_window **windows, size_t *n) {
+  train_window *fresh = train_windows(s, o->frames, stride, n);
+  if (!fresh) {
+    fprintf(stderr, "%s: out of memory\n", o->program);
+    return -1;
+  }
+  free(*windows);
+  *windows = fresh;
+  train_windows_shuffle(fresh, *n, seed, o->shift_lo, o->shift_hi);
+  return 0;
+}
+
 /* ema = d ema + (1 - d) params, with d = min(decay, (1 + step) / (10 + step)):
  * early on the average follows the weights closely, later it keeps ~1 / (1 - decay) steps. */
 static void ema_update(float *ema, const float *params, size_t n, double decay, long step) {
@@ -754,16 +770,10 @@ static int run(train_options *o) {
     const long epoch = s.step / batches_per_epoch, in_epoch = s.step % batches_per_epoch;
     if (epoch != epoch_loaded) {
       /* the same order for the same epoch, whenever it is computed */
-      train_window *fresh = train_windows(&data, o->frames, o->stride, &n_windows);
-      if (!fresh) {
+      if (epoch_windows(&data, o, o->stride, o->seed * 1000003u + (unsigned long long)epoch, &windows, &n_windows)) {
         status = TRAIN_EXIT_FAIL;
-        fprintf(stderr, "%s: out of memory\n", o->program);
         break;
       }
-      free(windows);
-      windows = fresh;
-      train_windows_shuffle(windows, n_windows, o->seed * 1000003u + (unsigned long long)epoch, o->shift_lo,
-                            o->shift_hi);
       epoch_loaded = epoch;
     }
     const size_t first = (size_t)in_epoch * lab_batch;
@@ -774,15 +784,10 @@ static int run(train_options *o) {
       const unsigned long long at = (unsigned long long)s.step * (unsigned long long)kd_batch + (unsigned long long)j;
       const long kd_epoch = (long)(at / n_kd_windows);
       if (kd_epoch != kd_epoch_loaded) {
-        train_window *fresh = train_windows(&kd_data, o->frames, o->frames, &n_kd_windows);
-        if (!fresh) {
+        if (epoch_windows(&kd_data, o, o->frames, kd_order_seed(o->seed, kd_epoch), &kd_windows, &n_kd_windows)) {
           status = TRAIN_EXIT_FAIL;
-          fprintf(stderr, "%s: out of memory\n", o->program);
           break;
         }
-        free(kd_windows);
-        kd_windows = fresh;
-        train_windows_shuffle(kd_windows, n_kd_windows, kd_order_seed(o->seed, kd_epoch), o->shift_lo, o->shift_hi);
         kd_epoch_loaded = kd_epoch;
       }
       items[n_lab + j] = (batch_item){&kd_data, kd_windows[at % n_kd_windows], TARGET_KD_ONLY};
