@@ -205,6 +205,22 @@ static void sort_by_secs(size_t *idx, size_t *tmp, size_t n, const double *secs)
   memcpy(idx, tmp, n * sizeof *idx);
 }
 
+/* If an earlier file in firsts (*n_firsts of them) has file i's value of
+ * `field`, joins i to its group with `reason` and returns 1; otherwise adds i
+ * to firsts and returns 0. */
+static int join_first_equal(const table *files, dedupe *d, size_t i, size_t *firsts, size_t *n_firsts, int field,
+                            const char *reason) {
+  const char *value = files->r[i].f[field];
+  for (size_t k = 0; k < *n_firsts; k++)
+    if (!strcmp(files->r[firsts[k]].f[field], value)) {
+      d->parent[root(d, i)] = root(d, firsts[k]);
+      set_why(d, i, firsts[k], reason, 0.0);
+      return 1;
+    }
+  firsts[(*n_firsts)++] = i;
+  return 0;
+}
+
 /* Groups the files: identical bytes, identical samples (in the manifest's
  * order), then the same level curves between files of about equal length. */
 static int find_duplicates(const table *files, const file_info *info, dedupe *d) {
@@ -221,24 +237,10 @@ static int find_duplicates(const table *files, const file_info *info, dedupe *d)
   }
   size_t n_sha = 0, n_pcm = 0;
   for (size_t i = 0; i < n; i++) d->parent[i] = i;
-  for (size_t i = 0; i < n; i++) {
-    const char *sha = files->r[i].f[F_SHA], *pcm = files->r[i].f[F_PCM];
-    size_t k;
-    for (k = 0; k < n_sha && strcmp(files->r[by_sha[k]].f[F_SHA], sha); k++) {}
-    if (k < n_sha) {
-      d->parent[root(d, i)] = root(d, by_sha[k]);
-      set_why(d, i, by_sha[k], "duplicate-file", 0.0);
-      continue;
-    }
-    by_sha[n_sha++] = i;
-    for (k = 0; k < n_pcm && strcmp(files->r[by_pcm[k]].f[F_PCM], pcm); k++) {}
-    if (k < n_pcm) {
-      d->parent[root(d, i)] = root(d, by_pcm[k]);
-      set_why(d, i, by_pcm[k], "duplicate-audio", 0.0);
-      continue;
-    }
-    by_pcm[n_pcm++] = i;
-  }
+  /* the same bytes first, then the same samples: the first file seen keeps its place */
+  for (size_t i = 0; i < n; i++)
+    if (!join_first_equal(files, d, i, by_sha, &n_sha, F_SHA, "duplicate-file"))
+      join_first_equal(files, d, i, by_pcm, &n_pcm, F_PCM, "duplicate-audio");
   for (size_t i = 0; i < n; i++) idx[i] = i, secs[i] = info[i].secs;
   sort_by_secs(idx, by_pcm, n, secs); /* by_pcm is free again: scratch */
   for (size_t x = 0; x < n; x++) {
