@@ -1,10 +1,12 @@
-/* pkgconfig_stream.c MODEL AUDIO: a library user's program, built by
+/* pkgconfig_stream.c MODEL AUDIO [SMOOTHING [THRESHOLD]]: a library user's program, built by
  * tests/install_cli.sh against an installed libchordlet with nothing but
  * `pkg-config --cflags --libs chordlet` (and libsndfile to read the file; the
  * public API has no audio reader). It streams the file through
  * chordlet_stream_* in blocks, as an audio callback would, running the worker
  * and reading events on the same thread, and prints one line per chord change:
- * "TIME<TAB>HARTE<TAB>CONFIDENCE". Exit 0 after at least one chord, else 1. */
+ * "TIME<TAB>HARTE<TAB>CONFIDENCE". Exit 0 after at least one chord, else 1.
+ * SMOOTHING and THRESHOLD set the stream's smoothing_frames and
+ * min_confidence (tests/ardour_cli.sh runs it as its plugin is set). */
 #include <chordlet.h>
 #include <sndfile.h>
 
@@ -25,8 +27,8 @@ static int drain(chordlet_stream *stream) {
 }
 
 int main(int argc, char **argv) {
-  if (argc != 3) {
-    fprintf(stderr, "usage: %s MODEL AUDIO\n", argv[0]);
+  if (argc < 3 || argc > 5) {
+    fprintf(stderr, "usage: %s MODEL AUDIO [SMOOTHING [THRESHOLD]]\n", argv[0]);
     return 2;
   }
   chordlet_error err;
@@ -42,8 +44,12 @@ int main(int argc, char **argv) {
     chordlet_model_free(model);
     return 1;
   }
+  chordlet_stream_options options;
+  chordlet_stream_options_default(&options);
+  if (argc > 3) options.smoothing_frames = atoi(argv[3]);
+  if (argc > 4) options.min_confidence = (float)atof(argv[4]);
   chordlet_stream *stream = NULL;
-  if (chordlet_stream_create(model, info.samplerate, BLOCK, NULL, &stream, &err) != CHORDLET_OK) {
+  if (chordlet_stream_create(model, info.samplerate, BLOCK, &options, &stream, &err) != CHORDLET_OK) {
     fprintf(stderr, "%s\n", err.message);
     sf_close(file);
     chordlet_model_free(model);

@@ -1,0 +1,185 @@
+#!/bin/sh
+# ardour_cli.sh BUILD_DIR: chordlet.lv2 in a real DAW (issue 18). Ardour 7's
+# headless Lua session tool (ardour7-lua, "None (Dummy)" backend: no display,
+# no sound card) runs tests/ardour_session.lua in three steps, each a fresh
+# Ardour process on the same session:
+#  1. create: a 44.1 kHz session with two mono tracks, "demo" and
+#     "progression", each with urn:chordlet:mono loaded through an LV2 preset
+#     (Ardour's own preset path: lilv state restore) that sets the model path
+#     (a copy of the shipped model, outside the bundle), threshold 0.05 and
+#     smoothing 6, and a probe after it (tests/ardour_probe.lua, a Lua DSP
+#     processor that records the plugin's chord, confidence and latency
+#     outputs every cycle); a take is recorded on both tracks (Dummy backend,
+#     50x speed); saved and closed.
+#     Ardour 7.3's Lua cannot import a file (Editor:do_import is the GUI's;
+#     Session:import_files came later), so the audio goes in as a take: this
+#     script writes the demo (examples/synth0046.flac, resampled to 44.1 kHz)
+#     and test_lv2_host's synthesized progression into the takes' files, the
+#     same length and format Ardour recorded, while the session is closed.
+#  2. export: reopened (the plugin instantiated on a session load, its state
+#     restored before run()); the regions and the preset's parameters are
+#     checked; the session is exported (SimpleExport, WAV: Ardour freewheels,
+#     faster than real time); the probes' rows are printed; the demo's plugin
+#     gets new parameter values (threshold 0.1, smoothing 3); saved, closed.
+#  3. reopen: the new values are back; the plugin's saved LV2 state names the
+#     model copy (Ardour keeps a copy in the session's plugins/ folder).
+# Checked (tests/ardour_chords.py): on the progression, the chord output agrees
+# with the truth one declared latency earlier on >= 85 % of the 20 ms points
+# (test_lv2_host's measure; it asks 90 % of its own host); on the demo, the
+# same measure against examples/synth0046.lab is within 5 points of what the
+# library itself gets (tests/pkgconfig_stream.c on the same audio with the
+# same smoothing and threshold, through libchordlet.a), its root agreement is
+# >= 0.7, and Ardour's chord timeline equals the library's on >= 75 % of the
+# points. (The live model names the exact chord of this demo, rich in rare
+# chords, about 56-60 % of the time in any host, so the 85 % bar is the
+# progression's. Ardour's demo timeline matches the library's changes within
+# a block, but some low-confidence decisions differ, about 15 % of the time,
+# whatever grid phase the library is run at: not understood yet, see the
+# report of issue 18.) The latency output is the stream's with smoothing 6;
+# no error from the plugin in Ardour's log.
+# The notify port's events and the MIDI output are not read: Ardour's Lua has
+# no access to a plugin's atom ports, and on an audio track with strict I/O a
+# plugin's MIDI output is dropped (test_lv2_host checks both in a lilv host).
+# Exit 77 (skip) without ardour7-lua or sox.
+set -u
+BUILD_ARG=$1
+cd "$(dirname "$0")/.." || exit 1
+SRC=$(pwd)
+case $BUILD_ARG in /*) BUILD=$BUILD_ARG ;; *) BUILD=$SRC/$BUILD_ARG ;; esac
+for tool in ardour7-lua sox soxi python3 cc pkg-config; do
+  command -v $tool >/dev/null 2>&1 || { echo "needs $tool (scripts/debian-packages: ardour, sox)"; exit 77; }
+done
+BUNDLE=$BUILD/lv2/chordlet.lv2
+[ -f "$BUNDLE/chordlet.so" ] || { echo "not ok - no plugin bundle in $BUNDLE"; exit 1; }
+TMP=$(mktemp -d)
+trap 'rm -rf "$TMP"' EXIT
+failures=0
+ok() { echo "ok - $*"; }
+bad() { echo "not ok - $*"; failures=$((failures + 1)); }
+RATE=44100
+SESSION=$TMP/chords
+MODEL=$TMP/models/chosen.chordlet
+mkdir -p "$TMP/models" "$TMP/home/.config/ardour7/scripts" "$TMP/presets/chordlet-test.lv2"
+cp "$SRC/models/default.chordlet" "$MODEL"
+cp "$SRC/tests/ardour_probe.lua" "$TMP/home/.config/ardour7/scripts/"
+# The preset: what a user's saved preset holds (control values and the state).
+cat >"$TMP/presets/chordlet-test.lv2/manifest.ttl" <<TTL
+@prefix lv2: <http://lv2plug.in/ns/lv2core#> .
+@prefix pset: <http://lv2plug.in/ns/ext/presets#> .
+@prefix rdfs: <http://www.w3.org/2000/01/rdf-schema#> .
+<urn:chordlet:test-preset> a pset:Preset ; lv2:appliesTo <urn:chordlet:mono> ; rdfs:seeAlso <preset.ttl> .
+TTL
+cat >"$TMP/presets/chordlet-test.lv2/preset.ttl" <<TTL
+@prefix lv2: <http://lv2plug.in/ns/lv2core#> .
+@prefix pset: <http://lv2plug.in/ns/ext/presets#> .
+@prefix rdfs: <http://www.w3.org/2000/01/rdf-schema#> .
+@prefix state: <http://lv2plug.in/ns/ext/state#> .
+<urn:chordlet:test-preset> a pset:Preset ; lv2:appliesTo <urn:chordlet:mono> ; rdfs:label "chordlet test" ;
+  lv2:port [ lv2:symbol "threshold" ; pset:value 0.05 ] , [ lv2:symbol "smoothing" ; pset:value 6.0 ] ;
+  state:state [ <urn:chordlet#model> <file://$MODEL> ] .
+TTL
+# Ardour finds LV2 plugins through LV2_PATH (lilv); its user folders in HOME.
+export LV2_PATH="$BUNDLE/..:$TMP/presets" HOME="$TMP/home" XDG_CONFIG_HOME="$TMP/home/.config"
+ardour() { # STEP [ARGS]: one ardour7-lua process; its output in $TMP/STEP.out
+  # Line-buffered: ardour7-lua 7.3 now and then aborts in its teardown, after
+  # the script has finished ("double free or corruption" on exit); a step
+  # counts when it printed DONE, and the abort is reported.
+  timeout 300 stdbuf -oL ardour7-lua "$SRC/tests/ardour_session.lua" "$@" >"$TMP/$1.out" 2>&1
+  status=$?
+  [ $status -ne 0 ] && grep -q "^DONE $1" "$TMP/$1.out" && echo "# ardour7-lua $1: exit $status after the step was done (teardown)"
+  if ! grep -q "^DONE $1" "$TMP/$1.out" || grep -q '^FAIL' "$TMP/$1.out"; then
+    bad "ardour7-lua $1 (exit $status):"; grep -v '^ROW' "$TMP/$1.out" | tail -20
+    exit 1
+  fi
+  if grep -i 'chordlet:' "$TMP/$1.out" | grep -q -i -E 'error|cannot|refus'; then
+    bad "the plugin logged an error in step $1: $(grep -i 'chordlet:' "$TMP/$1.out" | head -3)"
+  fi
+}
+t0=$(date +%s)
+
+# The audio: the demo at the session's rate, and the progression.
+sox "$SRC/examples/synth0046.flac" -r $RATE -e floating-point -b 32 -c 1 "$TMP/demo.wav" || { bad "sox"; exit 1; }
+python3 "$SRC/tests/ardour_chords.py" progression $RATE "$TMP/progression.wav" "$TMP/progression.lab"
+seconds=$(soxi -D "$TMP/demo.wav" | awk '{ printf "%d", $1 + 1.5 }')
+
+# 1. create
+ardour create "$SESSION" "$seconds"
+grep -q '^PLUGIN chordlet (mono)' "$TMP/create.out" && ok "Ardour inserts urn:chordlet:mono on a mono track" \
+  || bad "no chordlet plugin: $(head -5 "$TMP/create.out")"
+for tr in demo progression; do
+  grep -q "^PRESET $tr threshold=0.050 smoothing=6" "$TMP/create.out" && ok "the LV2 preset set $tr's threshold and smoothing" \
+    || bad "the preset did not apply on $tr: $(grep "^PRESET $tr" "$TMP/create.out")"
+  take=$(find "$SESSION/interchange" -name "Take1_$tr-*.wav" | head -n 1)
+  [ -n "$take" ] || { bad "no take recorded on $tr"; cat "$TMP/create.out"; exit 1; }
+  len=$(soxi -s "$take")
+  # The take's own format (mono 32-bit float WAV), the audio padded with
+  # silence or cut to the take's length.
+  sox "$TMP/$tr.wav" -r $RATE -e floating-point -b 32 -c 1 "$TMP/take.wav" pad 0 60 trim 0 "${len}s" \
+    && mv "$TMP/take.wav" "$take" && [ "$(soxi -s "$take")" = "$len" ] \
+    && ok "$tr's audio is in its take ($len samples)" || bad "could not write $tr's take"
+done
+rm -f "$SESSION"/peaks/*
+
+# 2. export
+ardour export "$SESSION"
+out=$TMP/export.out
+for tr in demo progression; do
+  grep -q "^RESTORED $tr threshold=0.050 smoothing=6" "$out" && ok "reopened: $tr's threshold and smoothing restored" \
+    || bad "reopened: $tr's parameters: $(grep "^RESTORED $tr" "$out")"
+  grep -q "^REGION $tr 0 [1-9]" "$out" && ok "reopened: $tr's region: $(grep "^REGION $tr" "$out")" || bad "no region on $tr"
+done
+exported=$(find "$SESSION/export" -name '*.wav' | head -n 1)
+[ -n "$exported" ] && [ "$(soxi -s "$exported" 2>/dev/null)" -gt $((RATE * 30)) ] \
+  && ok "exported $(basename "$exported") ($(soxi -d "$exported"))" || bad "no export: $(grep -v ^ROW "$out" | tail -5)"
+
+# The library on the same audio, set as the demo's plugin was during the
+# export (smoothing 6, threshold 0.05): pkgconfig_stream through libchordlet.a.
+# shellcheck disable=SC2046 # pkg-config's flags are words
+cc -std=c11 -I"$SRC/include" -o "$TMP/stream" "$SRC/tests/pkgconfig_stream.c" "$BUILD/libchordlet.a" \
+  $(pkg-config --cflags --libs fftw3f sndfile soxr openblas zlib) -lm 2>"$TMP/cc.log" || bad "cc: $(cat "$TMP/cc.log")"
+"$TMP/stream" "$MODEL" "$TMP/demo.wav" 6 0.05 >"$TMP/stream.txt" 2>"$TMP/stream.err" || bad "stream: $(cat "$TMP/stream.err")"
+lib_latency=$(sed -n 's/.*latency \([0-9]*\) ms.*/\1/p' "$TMP/stream.err")
+
+prog=$(python3 "$SRC/tests/ardour_chords.py" score "$out" progression $RATE "$TMP/progression.lab" 2>&1)
+demo=$(python3 "$SRC/tests/ardour_chords.py" score "$out" demo $RATE "$SRC/examples/synth0046.lab" "$TMP/stream.txt" 2>&1)
+echo "# progression: $prog"
+echo "# demo: $demo"
+val() { echo "$2" | tr ' ' '\n' | sed -n "s/^$1=//p"; }
+a=$(val agreement "$prog")
+[ -n "$a" ] && awk -v a="$a" 'BEGIN { exit !(a >= 0.85) }' \
+  && ok "progression: the chord output agrees with the truth one declared latency earlier on $a of the time (>= 0.85)" \
+  || bad "progression: agreement '$a' < 0.85 ($prog)"
+d=$(val agreement "$demo") lib=$(val library "$demo") libref=$(val library_agreement "$demo") lat=$(val latency_ms "$demo")
+root=$(val root "$demo")
+[ -n "$lib" ] && awk -v a="$lib" 'BEGIN { exit !(a >= 0.75) }' \
+  && ok "demo: Ardour's chord timeline equals the library's on $lib of the time (>= 0.75)" \
+  || bad "demo: Ardour's chords against the library's: '$lib' < 0.75 ($demo)"
+[ -n "$d" ] && [ -n "$libref" ] && awk -v a="$d" -v b="$libref" -v r="$root" 'BEGIN { exit !(a >= b - 0.05 && r >= 0.7) }' \
+  && ok "demo: agreement with synth0046.lab $d (the library's $libref; Ardour within 5 points), root $root (>= 0.7)" \
+  || bad "demo: agreement with synth0046.lab '$d', the library's '$libref', root '$root'"
+[ -n "$lat" ] && [ "$lat" = "$lib_latency" ] && [ "$(val latency_ms "$prog")" = "$lat" ] \
+  && ok "the latency output is $lat ms, the stream's at smoothing 6" \
+  || bad "latency output '$lat' ms, the stream's at smoothing 6: '$lib_latency' ms"
+
+# 3. reopen: the values set before the last save, and the model path.
+ardour reopen "$SESSION"
+grep -q '^REOPENED demo threshold=0.100 smoothing=3' "$TMP/reopen.out" \
+  && ok "reopened: the demo's new values (threshold 0.1, smoothing 3)" \
+  || bad "reopened: $(grep '^REOPENED demo' "$TMP/reopen.out")"
+grep -q '^REOPENED progression threshold=0.050 smoothing=6' "$TMP/reopen.out" \
+  && ok "reopened: the progression's values unchanged" || bad "reopened: $(grep '^REOPENED progression' "$TMP/reopen.out")"
+# The state the plugins saved last (after two reopens, restores and a run):
+# the model is the chosen copy, which Ardour keeps in the session.
+n_states=0
+for state in $(find "$SESSION/plugins" -name state.ttl | sort); do
+  n_states=$((n_states + 1))
+  grep -q 'urn:chordlet#model> <chosen.chordlet>' "$state" || bad "$state does not name chosen.chordlet: $(grep chordlet#model "$state")"
+done
+[ "$n_states" -ge 2 ] && ok "the plugins' saved LV2 state ($n_states files) names the chosen model" || bad "no saved plugin state"
+cmp -s "$(find "$SESSION/plugins" -name chosen.chordlet | head -n 1)" "$MODEL" \
+  && ok "Ardour keeps the model in the session: $(find "$SESSION/plugins" -name chosen.chordlet | head -n 1 | sed "s|$SESSION/||")" \
+  || bad "no copy of the model in the session's plugins/"
+
+echo "# $(($(date +%s) - t0)) s"
+echo "# $failures failed"
+[ "$failures" -eq 0 ]
