@@ -7,9 +7,11 @@
  * features in [-11.5, 2] (the range of ln(|C| + 1e-5)) and random labels;
  * AdamW lr 3e-4, weight decay 1e-5, clip 1.0 (chordlet-train's defaults).
  * On 1 thread (one trainer over the batch) and on 2 threads (the batch split
- * as trainer/train.c splits it: one trainer per thread, pthreads, OpenBLAS on
- * one thread each, gradients combined weighted by frame counts, then one clip
- * and one AdamW step), with dropout 0.3 and 0.
+ * in two halves: one trainer per thread, pthreads, OpenBLAS on one thread
+ * each, gradients combined weighted by frame counts, then one clip and one
+ * AdamW step), with dropout 0.3 and 0. (trainer/train.c split its batch so
+ * until issue 16; it now trains one window per slot and sums the slots
+ * exactly, train_step.h, which bench/bench_mpi.sh measures.)
  * Baseline, in the same run: the same model, loss and optimiser in PyTorch
  * float32 with dropout 0.3 at the same places, on 2 threads (the target's
  * baseline) and on 1 (bench/torch_student.py, run with /usr/bin/python3;

@@ -46,6 +46,7 @@
 #include "stream.h"
 #include "tuning.h"
 #include "vocab.h"
+#include "dist.h"
 #include "worker_pool.h"
 
 #define PROGRAM "chordlet-train features"
@@ -443,8 +444,9 @@ int cmd_features(int argc, char **argv) {
   const size_t n_jobs = c.inputs.n * (size_t)(c.n_variants ? c.n_variants : 1);
   if (worker_pool_run(n_jobs, (int)jobs, job_run, job_name, &c, isatty(STDERR_FILENO), PROGRAM, &summary))
     goto done;
-  fprintf(stderr, PROGRAM ": %zu cached, %zu already cached, %zu failed; %.1f h of audio in %.0f s\n", summary.done,
-          summary.skipped, summary.failed, summary.audio_seconds / 3600, summary.wall_seconds);
+  if (dist_is_root()) /* the whole job's summary, once */
+    fprintf(stderr, PROGRAM ": %zu cached, %zu already cached, %zu failed; %.1f h of audio in %.0f s\n", summary.done,
+            summary.skipped, summary.failed, summary.audio_seconds / 3600, summary.wall_seconds);
   status = summary.failed ? TRAIN_EXIT_FAIL : TRAIN_EXIT_OK;
 done:
   batch_options_free(&o);

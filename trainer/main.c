@@ -1,9 +1,11 @@
 /* main.c: `chordlet-train COMMAND ...`: the offline trainer's commands. */
+#include <stdbool.h>
 #include <stdio.h>
 #include <string.h>
 
 #include "chordlet.h"
 #include "commands.h"
+#include "dist.h"
 
 static void usage(FILE *out) {
   fprintf(out,
@@ -34,7 +36,34 @@ static void usage(FILE *out) {
           "`chordlet-train COMMAND --help` explains a command.\n");
 }
 
+static int dispatch(int argc, char **argv);
+
+/* Under mpirun or srun (a build with MPI=1), every rank runs main(): the
+ * commands that know about ranks share the work out (dist.h); the others
+ * would only do the same work N times into the same files, so they refuse. */
 int main(int argc, char **argv) {
+  if (dist_init(&argc, &argv)) return TRAIN_EXIT_FAIL;
+  int status;
+  static const char *const ranked[] = {"render", "pseudo-label", "features", "stage1", "stage2", "supervised"};
+  bool knows_ranks = false;
+  for (size_t i = 0; argc >= 2 && i < sizeof ranked / sizeof *ranked; i++) knows_ranks |= !strcmp(argv[1], ranked[i]);
+  if (dist_size() > 1 && !knows_ranks) {
+    if (dist_is_root())
+      fprintf(stderr, "chordlet-train: %s runs on one process; under mpirun only render, pseudo-label, features, "
+                      "stage1, stage2 and supervised share their work across ranks\n",
+              argc >= 2 ? argv[1] : "(no command)");
+    status = TRAIN_EXIT_USAGE;
+  } else {
+    status = dispatch(argc, argv);
+  }
+  /* A failure on some ranks only would leave the others waiting in a
+   * collective (or in MPI_Finalize's): stop the whole job instead. */
+  if (status != TRAIN_EXIT_OK && dist_size() > 1) dist_abort(status);
+  dist_finalize();
+  return status;
+}
+
+static int dispatch(int argc, char **argv) {
   if (argc < 2) {
     usage(stderr);
     return TRAIN_EXIT_USAGE;

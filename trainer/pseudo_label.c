@@ -36,6 +36,7 @@
 #include "pseudo_label.h"
 #include "recognizer.h"
 #include "vocab.h"
+#include "dist.h"
 #include "worker_pool.h"
 
 #define PROGRAM "chordlet-train pseudo-label"
@@ -236,9 +237,10 @@ int cmd_pseudo_label(int argc, char **argv) {
   pool_summary summary;
   if (worker_pool_run(c.jobs.n, (int)jobs, job_run, job_name, &c, isatty(STDERR_FILENO), PROGRAM, &summary))
     goto done;
-  fprintf(stderr, PROGRAM ": %zu labelled, %zu already cached, %zu failed; %.1f h of audio in %.0f s (%.0fx real time)\n",
-          summary.done, summary.skipped, summary.failed, summary.audio_seconds / 3600, summary.wall_seconds,
-          summary.wall_seconds > 0 ? summary.audio_seconds / summary.wall_seconds : 0);
+  if (dist_is_root()) /* the whole job's summary, once */
+    fprintf(stderr, PROGRAM ": %zu labelled, %zu already cached, %zu failed; %.1f h of audio in %.0f s (%.0fx real time)\n",
+            summary.done, summary.skipped, summary.failed, summary.audio_seconds / 3600, summary.wall_seconds,
+            summary.wall_seconds > 0 ? summary.audio_seconds / summary.wall_seconds : 0);
   status = summary.failed ? TRAIN_EXIT_FAIL : TRAIN_EXIT_OK;
 done:
   batch_options_free(&o);

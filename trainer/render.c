@@ -36,6 +36,7 @@
 #include "midi_render.h"
 #include "render_sidecar.h"
 #include "render_variant.h"
+#include "dist.h"
 #include "worker_pool.h"
 
 #define PROGRAM "chordlet-train render"
@@ -1012,27 +1013,23 @@ int cmd_render(int argc, char **argv) {
     }
 
   /* The output folders; one render per folder at a time (it would remove
-   * the other's temporary files and race on the same outputs). */
-  if (make_dirs(out_dir)) {
-    status = TRAIN_EXIT_FAIL;
-    goto out;
-  }
-  lock_fd = lock_folder(out_dir, (int)lock_wait);
-  if (lock_fd < 0) {
-    status = TRAIN_EXIT_FAIL;
-    goto out;
-  }
+   * the other's temporary files and race on the same outputs). Under mpirun
+   * the job is one render: rank 0 holds the lock and clears what a killed run
+   * left, and no rank writes before it has (the status is agreed on). */
   size_t removed = 0;
-  for (size_t s = 0; s < c.n_songs; s++) {
-    if (s > 0 && strcmp(c.songs[s].collection, c.songs[s - 1].collection) == 0) continue;
-    char *dir = str_printf("%s/%s%s", out_dir, c.songs[s].collection, "");
-    int bad = !dir || make_dir(dir) || remove_stale_temps(dir, &removed);
-    free(dir);
-    if (bad) {
-      status = TRAIN_EXIT_FAIL;
-      goto out;
+  int prepared = TRAIN_EXIT_OK;
+  if (dist_is_root()) {
+    if (make_dirs(out_dir)) prepared = TRAIN_EXIT_FAIL;
+    if (!prepared && (lock_fd = lock_folder(out_dir, (int)lock_wait)) < 0) prepared = TRAIN_EXIT_FAIL;
+    for (size_t s = 0; !prepared && s < c.n_songs; s++) {
+      if (s > 0 && strcmp(c.songs[s].collection, c.songs[s - 1].collection) == 0) continue;
+      char *dir = str_printf("%s/%s%s", out_dir, c.songs[s].collection, "");
+      int bad = !dir || make_dir(dir) || remove_stale_temps(dir, &removed);
+      free(dir);
+      if (bad) prepared = TRAIN_EXIT_FAIL;
     }
   }
+  if ((status = dist_agree_status(prepared)) != TRAIN_EXIT_OK) goto out;
   if (removed && !quiet)
     fprintf(stderr, PROGRAM ": removed %zu temporary files an interrupted run left in %s\n", removed, out_dir);
 
@@ -1042,7 +1039,7 @@ int cmd_render(int argc, char **argv) {
     status = TRAIN_EXIT_FAIL;
     goto out;
   }
-  if (!quiet) {
+  if (!quiet && dist_is_root()) { /* the whole job's summary, once */
     char speed[160] = "";
     if (sum.done && sum.wall_seconds > 0)
       snprintf(speed, sizeof speed, ": %.1f min of audio in %.1f s (%.0fx real time, %lld jobs)",

@@ -27,19 +27,24 @@
  * from (seed, epoch) and the dropout masks from (seed, step), a resumed run
  * computes exactly what the uninterrupted run would have.
  *
- * Parallelism: each step's batch is split between --threads trainers (one
- * per core), each with its own activations and gradients; the gradients are
- * combined weighted by each part's frame count, so the step equals one
- * trainer over the whole batch.
+ * Parallelism (train_step.h): each window of a step's batch is a slot with
+ * its own dropout seed; the slots are shared out over the ranks (mpirun,
+ * dist.h) and each rank's over its --threads trainers, and their gradients
+ * are summed exactly (as integers), so the step is the same bits for any
+ * number of ranks and threads: a run resumes with another number of either.
+ * Every rank loads the data, computes the same window order, validates a
+ * share of the validation songs and takes the same AdamW step; rank 0 alone
+ * writes the run's files and prints progress. A failure on rank 0's side
+ * (a checkpoint that cannot be written) is agreed on, so every rank stops.
  */
 #define _POSIX_C_SOURCE 200809L
 #include <cblas.h>
 #include <errno.h>
 #include <math.h>
-#include <pthread.h>
 #include <stddef.h>
 #include <signal.h>
 #include <stdbool.h>
+#include <stdint.h>
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
@@ -50,6 +55,7 @@
 #include "adamw.h"
 #include "cache_key.h"
 #include "commands.h"
+#include "dist.h"
 #include "cqt.h"
 #include "error.h"
 #include "model_keys.h"
@@ -60,6 +66,7 @@
 #include "train_checkpoint.h"
 #include "train_data.h"
 #include "train_eval.h"
+#include "train_step.h"
 #include "vocab.h"
 
 enum { MAX_THREADS = 16, MAX_INPUTS = 64 };
@@ -144,7 +151,7 @@ static void usage(FILE *out, const char *command) {
           "  --valid-every N      steps between validations (default steps/10)\n"
           "  --checkpoint-every N steps between checkpoints (default 100)\n"
           "  --patience N         stop after N validations without a gain (0: never)\n"
-          "  --threads N          trainers in parallel (default: cores)\n"
+          "  --threads N          trainers in parallel (default: cores; under mpirun, shared by a machine's ranks)\n"
           "  --seed N             (1)\n"
           "  --layers F/T/D --heads F/T/D --ff-mult N --context N --lookahead N\n"
           "  --dropout X --groups N   the student's shape (from scratch only)\n"
@@ -181,7 +188,7 @@ static int parse(int argc, char **argv, train_options *o) {
   o->valid_every = -1;
   o->checkpoint_every = 100;
   o->log_every = 10;
-  o->threads = (int)sysconf(_SC_NPROCESSORS_ONLN);
+  o->threads = (int)sysconf(_SC_NPROCESSORS_ONLN) / dist_local_size(); /* the machine's cores, shared by its ranks */
   if (o->threads < 1) o->threads = 1;
   if (o->threads > MAX_THREADS) o->threads = MAX_THREADS;
   o->seed = 1;
@@ -351,18 +358,31 @@ static int parse(int argc, char **argv, train_options *o) {
 static void describe_options(const train_options *o, char *out, size_t n) {
   snprintf(out, n,
            "%s steps=%ld batch=%d frames=%d stride=%d lr=%g lr_start=%g lr_min=%g warmup=%ld cosine=%d "
-           "wd=%g clip=%g gamma=%g alpha=%g T=%g selective=%d conf=%g..%g shift=%d:%d hours=%g threads=%d "
+           "wd=%g clip=%g gamma=%g alpha=%g T=%g selective=%d conf=%g..%g shift=%d:%d hours=%g "
            "seed=%llu init=%s",
            stage_name(o->stage), o->steps, o->batch, o->frames, o->stride, (double)o->lr, (double)o->lr_start,
            (double)o->lr_min, o->warmup, o->cosine, (double)o->adam.weight_decay, o->clip,
            (double)o->loss.focal_gamma, (double)o->loss.kd_alpha, (double)o->loss.kd_temperature,
            o->loss.selective, (double)o->loss.conf_lo, (double)o->loss.conf_hi, o->shift_lo, o->shift_hi, o->hours,
-           o->threads, o->seed, o->init ? o->init : "-");
+           o->seed, o->init ? o->init : "-");
   /* only when set, so runs made before the option resume as they were */
   if (o->frame_step != 1) snprintf(out + strlen(out), n - strlen(out), " frame_step=%d", o->frame_step);
   if (o->n_kd) snprintf(out + strlen(out), n - strlen(out), " kd_share=%g kd_train=%s", (double)o->kd_share, o->kd_paths[0]);
   if (o->loss.kd_only_weight > 0) snprintf(out + strlen(out), n - strlen(out), " kd_weight=%g", (double)o->loss.kd_only_weight);
   if (o->ema > 0) snprintf(out + strlen(out), n - strlen(out), " ema=%g", o->ema);
+}
+
+/* Whether a checkpoint's options are this run's. Runs made before issue 16
+ * stored "threads=N" among them; the result no longer depends on threads
+ * (nor on ranks), so it is left out of the comparison. */
+static bool same_options(const char *stored, const char *now) {
+  char kept[2048];
+  const char *t = strstr(stored, " threads=");
+  if (!t) return strcmp(stored, now) == 0;
+  const char *after = t + strlen(" threads=");
+  while (*after >= '0' && *after <= '9') after++;
+  snprintf(kept, sizeof kept, "%.*s%s", (int)(t - stored), stored, after);
+  return strcmp(kept, now) == 0;
 }
 
 static float learning_rate(const train_options *o, long step) {
@@ -371,53 +391,6 @@ static float learning_rate(const train_options *o, long step) {
   double progress = o->steps > o->warmup ? (double)(step - o->warmup) / (double)(o->steps - o->warmup) : 1.0;
   if (progress > 1) progress = 1;
   return (float)(o->lr_min + (o->lr - o->lr_min) * 0.5 * (1.0 + cos(PI * progress)));
-}
-
-/* ---- one step over threads ---- */
-
-/* One window of a batch: which material it comes from and what it is trained on. */
-typedef struct batch_item {
-  const train_set *set;
-  train_window window;
-  train_target target;
-} batch_item;
-
-typedef struct worker {
-  student_trainer *trainer;
-  float *grads;           /* (n_floats) */
-  float *x, *teacher;     /* (batch, frames, n_bins), (batch, frames, K) or NULL */
-  int *labels;            /* (batch, frames) */
-  int n_bins, n_classes;
-  const batch_item *items;
-  int n_windows;
-  const train_options *o;
-  const float *params;
-  size_t n_floats;
-  unsigned long long seed;
-  loss_report report;
-  double loss;
-} worker;
-
-static void *worker_run(void *arg) {
-  worker *w = arg;
-  const int F = w->o->frames, B = w->n_bins, K = w->n_classes;
-  memset(w->grads, 0, w->n_floats * sizeof *w->grads);
-  for (int i = 0; i < w->n_windows; i++) {
-    /* A set loaded without the teacher (KD weight 0 on the labelled windows,
-     * beside --kd-train's): its windows' teacher rows are zeros, finite and unused. */
-    float *teacher = w->teacher ? w->teacher + (size_t)i * F * K : NULL;
-    if (teacher && !w->items[i].set->teacher) {
-      memset(teacher, 0, (size_t)F * K * sizeof *teacher);
-      teacher = NULL;
-    }
-    train_window_fill(w->items[i].set, &w->items[i].window, F, w->items[i].target, w->x + (size_t)i * F * B,
-                      w->labels + (size_t)i * F, teacher);
-  }
-  memset(&w->report, 0, sizeof w->report);
-  w->loss = w->n_windows ? student_trainer_step(w->trainer, w->params, w->grads, w->x, w->labels, w->teacher,
-                                                w->n_windows, &w->o->loss, 1, w->seed, &w->report)
-                         : 0.0;
-  return NULL;
 }
 
 /* The KD-only windows' order in their epoch e (another stream than the
@@ -449,6 +422,20 @@ static void ema_update(float *ema, const float *params, size_t n, double decay, 
   if (d > decay) d = decay;
   const float keep = (float)d, take = (float)(1.0 - d);
   for (size_t i = 0; i < n; i++) ema[i] = keep * ema[i] + take * params[i];
+}
+
+/* Validation frame accuracy, each rank scoring its share of the songs; every
+ * rank gets the same number, or the same failure. */
+static chordlet_status validate_shared(const student_config *c, const float *params, const train_set *set,
+                                       int n_threads, double *accuracy, chordlet_error *err) {
+  long frames = 0, correct = 0;
+  chordlet_status st =
+      train_eval_frame_counts(c, params, set, n_threads, dist_rank(), dist_size(), &frames, &correct, err);
+  int64_t counts[3] = {frames, correct, st != CHORDLET_OK};
+  dist_sum_i64(counts, 3);
+  if (counts[2] && !st) st = chordlet_fail(err, CHORDLET_ERR_IO, "it failed on another rank");
+  *accuracy = counts[0] ? (double)counts[1] / (double)counts[0] : 0.0;
+  return st;
 }
 
 /* ---- the model file a run exports ---- */
@@ -576,7 +563,7 @@ static int run(train_options *o) {
       fprintf(stderr, "%s: %s\n", o->program, err.message);
       return TRAIN_EXIT_FAIL;
     }
-    if (strcmp(s.options, options)) {
+    if (!same_options(s.options, options)) {
       fprintf(stderr, "%s: %s was started with other options:\n  it:  %s\n  now: %s\n", o->program, o->out_dir,
               s.options, options);
       train_state_free(&s);
@@ -721,28 +708,13 @@ static int run(train_options *o) {
   /* trainers */
   openblas_set_num_threads(1);
   const int n_threads = o->threads < o->batch ? o->threads : o->batch;
-  const int per = (o->batch + n_threads - 1) / n_threads;
-  worker workers[MAX_THREADS];
-  memset(workers, 0, sizeof workers);
-  int bad = 0;
-  for (int k = 0; k < n_threads; k++) {
-    worker *w = &workers[k];
-    w->trainer = student_trainer_create(c, per, o->frames);
-    w->grads = malloc(s.n_floats * sizeof *w->grads);
-    w->x = malloc((size_t)per * o->frames * c->n_bins * sizeof *w->x);
-    w->labels = malloc((size_t)per * o->frames * sizeof *w->labels);
-    w->teacher = teacher_needed ? malloc((size_t)per * o->frames * c->n_classes * sizeof *w->teacher) : NULL;
-    w->n_bins = data.n_bins;
-    w->n_classes = data.n_classes;
-    w->o = o;
-    w->n_floats = s.n_floats;
-    bad |= !w->trainer || !w->grads || !w->x || !w->labels || (teacher_needed && !w->teacher);
-  }
+  grad_step *trainers = grad_step_create(c, s.n_floats, o->batch, o->frames, data.n_bins, data.n_classes,
+                                         teacher_needed, n_threads);
   float *grads = malloc(s.n_floats * sizeof *grads);
   batch_item *items = malloc((size_t)o->batch * sizeof *items);
-  bad |= !items;
-  FILE *log = NULL;
-  if (!bad && grads) {
+  const bool bad = !trainers || !grads || !items;
+  FILE *log = NULL; /* rank 0's */
+  if (!bad && dist_is_root()) {
     if (s.step == 0) remove(log_path);
     if (log_truncate(log_path, s.step) == 0 && (log = fopen(log_path, "a"))) {
       if (ftell(log) == 0)
@@ -751,13 +723,21 @@ static int run(train_options *o) {
     }
   }
   int status = TRAIN_EXIT_OK;
-  if (bad || !grads || !log) {
-    fprintf(stderr, "%s: %s\n", o->program, !log && !bad && grads ? "cannot write log.csv" : "out of memory");
+  if (bad || (dist_is_root() && !log)) {
+    fprintf(stderr, "%s: %s\n", o->program, bad ? "out of memory" : "cannot write log.csv");
     status = TRAIN_EXIT_FAIL;
   }
+  /* From here every rank takes the same steps; a rank that could not set up
+   * stops them all, and one that stops answering is stopped (dist.h). */
+  status = dist_agree_status(status);
+  dist_watchdog_start(o->program);
+  if (status == TRAIN_EXIT_OK && !o->quiet && dist_size() > 1)
+    fprintf(stderr, "%s: %d ranks x %d threads; %zu bytes reduced per step\n", o->program, dist_size(), n_threads,
+            grad_step_bytes_reduced(trainers));
 
-  const char *kill_env = getenv("CHORDLET_TEST_KILL_AT_STEP");
-  const long kill_at_step = kill_env ? atol(kill_env) : 0;
+  /* tests: a kill -9 at a known step, of one rank (CHORDLET_TEST_KILL_RANK) or all */
+  const char *kill_env = getenv("CHORDLET_TEST_KILL_AT_STEP"), *kill_rank = getenv("CHORDLET_TEST_KILL_RANK");
+  const long kill_at_step = kill_env && (!kill_rank || atoi(kill_rank) == dist_rank()) ? atol(kill_env) : 0;
   const long batches_per_epoch = (long)((n_windows + lab_batch - 1) / lab_batch);
   long epoch_loaded = -1, kd_epoch_loaded = 0;
   if (kd_windows) train_windows_shuffle(kd_windows, n_kd_windows, kd_order_seed(o->seed, 0), o->shift_lo, o->shift_hi);
@@ -794,40 +774,14 @@ static int run(train_options *o) {
     }
     if (status != TRAIN_EXIT_OK) break;
     const int n_batch = n_lab + kd_batch;
-    pthread_t tids[MAX_THREADS];
-    int started[MAX_THREADS] = {0};
-    for (int k = 0; k < n_threads; k++) {
-      worker *w = &workers[k];
-      int lo = k * per, hi = lo + per < n_batch ? lo + per : n_batch;
-      w->items = items + (lo < n_batch ? lo : n_batch);
-      w->n_windows = hi > lo ? hi - lo : 0;
-      w->params = s.params;
-      w->seed = o->seed * 0x100000001B3ull + (unsigned long long)s.step * MAX_THREADS + (unsigned long long)k;
-      started[k] = k > 0 && pthread_create(&tids[k], NULL, worker_run, w) == 0;
-      if (k > 0 && !started[k]) worker_run(w);
-    }
-    worker_run(&workers[0]);
-    for (int k = 1; k < n_threads; k++)
-      if (started[k]) pthread_join(tids[k], NULL);
-    long frames = 0;
-    for (int k = 0; k < n_threads; k++) frames += workers[k].report.frames;
-    double loss = 0, focal = 0, kdl = 0;
-    long correct = 0, labelled = 0;
-    memset(grads, 0, s.n_floats * sizeof *grads);
-    for (int k = 0; k < n_threads; k++) {
-      const worker *w = &workers[k];
-      if (!w->report.frames) continue;
-      const double share = (double)w->report.frames / (double)frames;
-      const float f = (float)share;
-      for (size_t i = 0; i < s.n_floats; i++) grads[i] += f * w->grads[i];
-      loss += share * w->report.loss;
-      focal += share * w->report.focal;
-      kdl += share * w->report.kd;
-      correct += w->report.correct;
-      labelled += w->report.labelled;
-    }
+    /* dropout seeds: window j of step t has seed + j (train_step.h), whoever computes it */
+    const unsigned long long step_seed = o->seed * 0x100000001B3ull + (unsigned long long)s.step * 4096u;
+    step_totals tot;
+    grad_step_run(trainers, s.params, items, n_batch, &o->loss, step_seed, grads, &tot);
+    const long frames = tot.frames, correct = tot.correct, labelled = tot.labelled;
+    const double loss = tot.loss, focal = tot.focal, kdl = tot.kd;
     const float lr = learning_rate(o, s.step);
-    if (frames > 0 && isfinite(loss)) { /* a batch with a non-finite loss takes no step (PAPER 1.5) */
+    if (frames > 0 && tot.finite) { /* a batch with a non-finite loss takes no step (PAPER 1.5) */
       grad_norm = clip_grad_norm(grads, s.n_floats, o->clip);
       adamw_options a = o->adam;
       a.lr = lr;
@@ -840,7 +794,7 @@ static int run(train_options *o) {
       window_labelled += labelled;
       window_correct += correct;
       window_steps++;
-    } else if (frames > 0) {
+    } else if (frames > 0 && dist_is_root()) {
       fprintf(stderr, "\n%s: step %ld: non-finite loss, step skipped\n", o->program, s.step);
     }
     s.step++;
@@ -849,8 +803,8 @@ static int run(train_options *o) {
     const bool validate = s.step % o->valid_every == 0 || s.step == o->steps;
     double valid_acc = -1, ema_acc = -1;
     if (validate) {
-      if (train_eval_frame_accuracy(c, s.params, &valid, n_threads, &valid_acc, &err) ||
-          (s.ema && train_eval_frame_accuracy(c, s.ema, &valid, n_threads, &ema_acc, &err))) {
+      if (validate_shared(c, s.params, &valid, n_threads, &valid_acc, &err) ||
+          (s.ema && validate_shared(c, s.ema, &valid, n_threads, &ema_acc, &err))) {
         fprintf(stderr, "\n%s: validation: %s\n", o->program, err.message);
         status = TRAIN_EXIT_FAIL;
         break;
@@ -864,12 +818,13 @@ static int run(train_options *o) {
         s.best_score = score;
         s.best_step = s.step;
         stale_validations = 0;
-        if (export_model(best_path, o, c, averaged ? s.ema : s.params, &data.frontend, data_text, s.step, score,
-                         averaged, &err)) {
+        int wrote = TRAIN_EXIT_OK;
+        if (dist_is_root() && export_model(best_path, o, c, averaged ? s.ema : s.params, &data.frontend, data_text,
+                                           s.step, score, averaged, &err)) {
           fprintf(stderr, "\n%s: %s\n", o->program, err.message);
-          status = TRAIN_EXIT_FAIL;
-          break;
+          wrote = TRAIN_EXIT_FAIL;
         }
+        if ((status = dist_agree_status(wrote)) != TRAIN_EXIT_OK) break;
       } else {
         stale_validations++;
       }
@@ -878,7 +833,7 @@ static int run(train_options *o) {
     const bool checkpoint = s.step % o->checkpoint_every == 0 || s.step == o->steps || stop_early;
     /* A row at every checkpoint too: a resumed run starts on a row boundary,
      * so its rows average the same steps as the uninterrupted run's. */
-    if (s.step % o->log_every == 0 || validate || checkpoint) {
+    if ((s.step % o->log_every == 0 || validate || checkpoint) && log) {
       const double t = now_seconds(), fps = window_frames / (t - window_t0 > 1e-9 ? t - window_t0 : 1e-9);
       const double n = window_steps ? (double)window_steps : 1.0;
       const double train_acc = window_labelled ? (double)window_correct / window_labelled : 0.0;
@@ -901,12 +856,18 @@ static int run(train_options *o) {
       window_frames = window_labelled = window_correct = window_steps = 0;
       window_t0 = t;
     }
+    if ((s.step % o->log_every == 0 || validate || checkpoint) && !log) { /* ranks but 0: the same bookkeeping */
+      window_loss = window_focal = window_kd = 0;
+      window_frames = window_labelled = window_correct = window_steps = 0;
+      window_t0 = now_seconds();
+    }
     if (checkpoint) {
-      if (train_checkpoint_save(&s, ckpt, &err)) {
+      int wrote = TRAIN_EXIT_OK;
+      if (dist_is_root() && train_checkpoint_save(&s, ckpt, &err)) {
         fprintf(stderr, "\n%s: checkpoint: %s\n", o->program, err.message);
-        status = TRAIN_EXIT_FAIL;
-        break;
+        wrote = TRAIN_EXIT_FAIL;
       }
+      if ((status = dist_agree_status(wrote)) != TRAIN_EXIT_OK) break;
     }
     if (stop_early) {
       if (!o->quiet)
@@ -919,6 +880,8 @@ static int run(train_options *o) {
   if (log) fclose(log);
   if (status == TRAIN_EXIT_OK && s.step == run_step0) {
     if (!o->quiet) fprintf(stderr, "%s: %s is complete (step %ld)\n", o->program, o->out_dir, s.step);
+  } else if (status == TRAIN_EXIT_OK && !dist_is_root()) {
+    /* rank 0 writes the final models */
   } else if (status == TRAIN_EXIT_OK) { /* final.chordlet is rewritten only when steps were taken */
     plot_curve(o->out_dir);
     snprintf(path, sizeof path, "%s/final.chordlet", o->out_dir);
@@ -933,13 +896,8 @@ static int run(train_options *o) {
               s.best_step, best_path);
     }
   }
-  for (int k = 0; k < n_threads; k++) {
-    student_trainer_free(workers[k].trainer);
-    free(workers[k].grads);
-    free(workers[k].x);
-    free(workers[k].labels);
-    free(workers[k].teacher);
-  }
+  status = dist_agree_status(status); /* rank 0's final write, for every rank's exit status */
+  grad_step_free(trainers);
   free(grads);
   free(items);
   free(windows);
@@ -955,5 +913,6 @@ int cmd_train(int argc, char **argv) {
   train_options o;
   int st = parse(argc, argv, &o);
   if (st) return st < 0 ? TRAIN_EXIT_OK : st;
+  if (!dist_is_root()) o.quiet = true; /* progress from rank 0 only */
   return run(&o);
 }

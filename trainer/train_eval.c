@@ -47,8 +47,9 @@ static void *eval_run(void *arg) {
   return NULL;
 }
 
-chordlet_status train_eval_frame_accuracy(const student_config *c, const float *params, const train_set *set,
-                                          int n_threads, double *accuracy, chordlet_error *err) {
+chordlet_status train_eval_frame_counts(const student_config *c, const float *params, const train_set *set,
+                                        int n_threads, int shard, int n_shards, long *frames_out, long *correct_out,
+                                        chordlet_error *err) {
   if (n_threads < 1) n_threads = 1;
   if (n_threads > EVAL_MAX_THREADS) n_threads = EVAL_MAX_THREADS;
   eval_worker w[EVAL_MAX_THREADS];
@@ -56,7 +57,9 @@ chordlet_status train_eval_frame_accuracy(const student_config *c, const float *
   int started[EVAL_MAX_THREADS] = {0};
   for (int k = 0; k < n_threads; k++) {
     memset(&w[k], 0, sizeof w[k]);
-    w[k] = (eval_worker){.c = c, .params = params, .set = set, .first = k, .step = n_threads};
+    /* shard s of S takes songs s, s + S, ...; its thread k every n_threads-th of those */
+    w[k] = (eval_worker){.c = c, .params = params, .set = set, .first = shard + k * n_shards,
+                         .step = n_threads * n_shards};
     if (k > 0) started[k] = pthread_create(&tid[k], NULL, eval_run, &w[k]) == 0;
     if (k > 0 && !started[k]) eval_run(&w[k]);
   }
@@ -69,6 +72,15 @@ chordlet_status train_eval_frame_accuracy(const student_config *c, const float *
     frames += w[k].frames;
     correct += w[k].correct;
   }
+  *frames_out = frames;
+  *correct_out = correct;
+  return st;
+}
+
+chordlet_status train_eval_frame_accuracy(const student_config *c, const float *params, const train_set *set,
+                                          int n_threads, double *accuracy, chordlet_error *err) {
+  long frames = 0, correct = 0;
+  chordlet_status st = train_eval_frame_counts(c, params, set, n_threads, 0, 1, &frames, &correct, err);
   *accuracy = frames ? (double)correct / (double)frames : 0.0;
   return st;
 }

@@ -16,4 +16,11 @@
 chordlet_status train_eval_frame_accuracy(const student_config *c, const float *params, const train_set *set,
                                           int n_threads, double *accuracy, chordlet_error *err);
 
+/* The counts behind it for shard `shard` of n_shards (songs shard, shard +
+ * n_shards, ...): labelled frames and correct ones. Ranks validate a shard
+ * each and add their counts (integers: the same total for any split). */
+chordlet_status train_eval_frame_counts(const student_config *c, const float *params, const train_set *set,
+                                        int n_threads, int shard, int n_shards, long *frames, long *correct,
+                                        chordlet_error *err);
+
 #endif

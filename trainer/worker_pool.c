@@ -1,13 +1,16 @@
 /* worker_pool.c: forked workers, a shared job counter, results back through
- * one pipe (see worker_pool.h). */
+ * one pipe (see worker_pool.h); under mpirun, this rank's share of the jobs,
+ * the whole job's progress on rank 0 and the whole job's summary (dist.h). */
 #ifndef _DEFAULT_SOURCE
 #define _DEFAULT_SOURCE /* prctl, and POSIX 2008 */
 #endif
 #include "worker_pool.h"
+#include "dist.h"
 
 #include <errno.h>
 #include <fcntl.h>
 #include <limits.h>
+#include <math.h>
 #include <poll.h>
 #include <signal.h>
 #include <stdatomic.h>
@@ -55,7 +58,17 @@ static int write_record(int fd, const record *r) {
   }
 }
 
-static void worker_main(int fd, shared_state *shared, size_t n_jobs, pool_work_fn work, void *ctx, pid_t parent) {
+/* This rank's share: jobs first, first + stride, ... (round robin over ranks:
+ * fixed by the job list and the number of ranks, never by timing). Local
+ * index k is job first + k * stride. */
+typedef struct share {
+  size_t first, stride;
+} share;
+
+static size_t global_job(const share *sh, size_t k) { return sh->first + k * sh->stride; }
+
+static void worker_main(int fd, shared_state *shared, size_t n_jobs, pool_work_fn work, void *ctx, pid_t parent,
+                        const share *sh) {
   /* Die with the parent; the check after closes the race where it died first. */
   if (prctl(PR_SET_PDEATHSIG, SIGKILL) != 0 || getppid() != parent) _exit(1);
   for (;;) {
@@ -67,7 +80,7 @@ static void worker_main(int fd, shared_state *shared, size_t n_jobs, pool_work_f
     r.pid = getpid();
     r.job = job;
     if (write_record(fd, &r)) _exit(1);
-    work(ctx, job, &r.result);
+    work(ctx, global_job(sh, job), &r.result);
     r.kind = RECORD_RESULT;
     if (write_record(fd, &r)) _exit(1);
   }
@@ -77,7 +90,10 @@ static void worker_main(int fd, shared_state *shared, size_t n_jobs, pool_work_f
 }
 
 typedef struct pool {
-  size_t n_jobs;
+  size_t n_jobs;       /* this rank's */
+  size_t total_jobs;   /* the whole job's, over all ranks */
+  share sh;
+  int64_t remote[DIST_PROGRESS_N]; /* rank 0: the other ranks' done, skipped, failed, worker errors */
   pool_name_fn name;
   void *ctx;
   const char *program;
@@ -102,32 +118,34 @@ static void clear_bar(pool *p) {
 
 static void draw_bar(pool *p) {
   if (!p->progress) return;
-  size_t finished = p->sum->done + p->sum->skipped + p->sum->failed;
+  const size_t done = p->sum->done + (size_t)p->remote[0], skipped = p->sum->skipped + (size_t)p->remote[1],
+               failed_jobs = p->sum->failed + (size_t)p->remote[2];
+  size_t finished = done + skipped + failed_jobs;
   double elapsed = now_seconds() - p->start;
   /* Redraw on news, else once a second for the estimate. */
-  if (p->bar_shown && finished + p->sum->failed == p->drawn_state && elapsed - p->drawn_at < 1.0) return;
-  p->drawn_state = finished + p->sum->failed;
+  if (p->bar_shown && finished + failed_jobs == p->drawn_state && elapsed - p->drawn_at < 1.0) return;
+  p->drawn_state = finished + failed_jobs;
   p->drawn_at = elapsed;
-  int filled = (int)(p->n_jobs ? finished * BAR_WIDTH / p->n_jobs : BAR_WIDTH);
+  int filled = (int)(p->total_jobs ? finished * BAR_WIDTH / p->total_jobs : BAR_WIDTH);
   char bar[BAR_WIDTH + 1];
   for (int i = 0; i < BAR_WIDTH; i++) bar[i] = i < filled ? '#' : '.';
   bar[BAR_WIDTH] = '\0';
   char eta[64] = "";
-  size_t worked = p->sum->done + p->sum->failed;
-  if (worked > 0 && finished < p->n_jobs) {
-    double left = elapsed / (double)worked * (double)(p->n_jobs - finished);
+  size_t worked = done + failed_jobs;
+  if (worked > 0 && finished < p->total_jobs) {
+    double left = elapsed / (double)worked * (double)(p->total_jobs - finished);
     snprintf(eta, sizeof eta, ", about %dm%02ds left", (int)(left / 60), (int)left % 60);
   }
   char failed[48] = "";
-  if (p->sum->failed) snprintf(failed, sizeof failed, ", %zu failed", p->sum->failed);
-  fprintf(stderr, "\r\033[K[%s] %zu/%zu songs%s%s", bar, finished, p->n_jobs, failed, eta);
+  if (failed_jobs) snprintf(failed, sizeof failed, ", %zu failed", failed_jobs);
+  fprintf(stderr, "\r\033[K[%s] %zu/%zu songs%s%s", bar, finished, p->total_jobs, failed, eta);
   fflush(stderr);
   p->bar_shown = true;
 }
 
 static void report_failure(pool *p, size_t job, const char *message) {
   clear_bar(p);
-  fprintf(stderr, "%s: %s: %s\n", p->program, p->name(p->ctx, job), message);
+  fprintf(stderr, "%s: %s: %s\n", p->program, p->name(p->ctx, global_job(&p->sh, job)), message);
   fflush(stderr);
 }
 
@@ -183,32 +201,88 @@ static void drain(pool *p, int fd) {
   }
 }
 
-static pid_t spawn(int fd_write, int fd_read, shared_state *shared, size_t n_jobs, pool_work_fn work, void *ctx) {
+static pid_t spawn(int fd_write, int fd_read, shared_state *shared, size_t n_jobs, pool_work_fn work, void *ctx,
+                   const share *sh) {
   pid_t parent = getpid();
   fflush(NULL);
   pid_t pid = fork();
   if (pid == 0) {
     close(fd_read);
-    worker_main(fd_write, shared, n_jobs, work, ctx, parent);
+    worker_main(fd_write, shared, n_jobs, work, ctx, parent, sh);
   }
   return pid;
+}
+
+static void local_counts(const pool_summary *sum, int64_t counts[DIST_PROGRESS_N]) {
+  counts[0] = (int64_t)sum->done;
+  counts[1] = (int64_t)sum->skipped;
+  counts[2] = (int64_t)sum->failed;
+  counts[3] = (int64_t)sum->worker_errors;
+}
+
+/* Ranks other than 0 post their counts when they change; rank 0 gathers them. */
+static void share_progress(pool *p, int64_t posted[DIST_PROGRESS_N]) {
+  if (dist_size() < 2) return;
+  if (dist_is_root()) {
+    dist_progress_poll(p->remote);
+    return;
+  }
+  int64_t now[DIST_PROGRESS_N];
+  local_counts(p->sum, now);
+  if (memcmp(now, posted, sizeof now)) {
+    dist_progress_post(now, false);
+    memcpy(posted, now, sizeof now);
+  }
+}
+
+/* The end of a batch run over ranks: rank 0 keeps the bar going until every
+ * rank has finished its share; then every rank gets the whole job's summary
+ * (audio seconds summed in microseconds: integers, the same sum in any order). */
+static void finish_over_ranks(pool *p) {
+  if (dist_size() < 2) return;
+  int64_t counts[DIST_PROGRESS_N];
+  local_counts(p->sum, counts);
+  if (dist_is_root()) {
+    while (dist_progress_poll(p->remote) < dist_size() - 1) {
+      draw_bar(p);
+      struct timespec pause = {0, POLL_MS * 1000000L};
+      nanosleep(&pause, NULL);
+    }
+    dist_progress_reset();
+  } else {
+    dist_progress_post(counts, true);
+  }
+  int64_t totals[DIST_PROGRESS_N + 1];
+  memcpy(totals, counts, sizeof counts);
+  totals[DIST_PROGRESS_N] = (int64_t)llround(p->sum->audio_seconds * 1e6);
+  dist_sum_i64(totals, DIST_PROGRESS_N + 1);
+  p->sum->done = (size_t)totals[0];
+  p->sum->skipped = (size_t)totals[1];
+  p->sum->failed = (size_t)totals[2];
+  p->sum->worker_errors = (size_t)totals[3];
+  p->sum->audio_seconds = (double)totals[DIST_PROGRESS_N] * 1e-6;
 }
 
 int worker_pool_run(size_t n_jobs, int n_workers, pool_work_fn work, pool_name_fn name, void *ctx,
                     bool show_progress, const char *program, pool_summary *summary) {
   memset(summary, 0, sizeof *summary);
   double start = now_seconds();
-  if (n_jobs == 0) return 0;
+  const size_t rank = (size_t)dist_rank(), ranks = (size_t)dist_size();
+  const size_t total_jobs = n_jobs;
+  n_jobs = n_jobs > rank ? (n_jobs - rank + ranks - 1) / ranks : 0; /* this rank's share */
+  if (n_jobs == 0 && ranks == 1) return 0;
   if (n_workers < 1) n_workers = 1;
   if (n_workers > POOL_MAX_WORKERS) n_workers = POOL_MAX_WORKERS;
-  if ((size_t)n_workers > n_jobs) n_workers = (int)n_jobs;
+  if ((size_t)n_workers > n_jobs) n_workers = n_jobs ? (int)n_jobs : 1;
 
-  pool p = {.n_jobs = n_jobs, .name = name, .ctx = ctx, .program = program, .progress = show_progress,
-            .n_workers = n_workers, .sum = summary, .start = start};
+  pool p = {.n_jobs = n_jobs, .total_jobs = total_jobs, .sh = {rank, ranks}, .name = name, .ctx = ctx,
+            .program = program, .progress = show_progress && dist_is_root(), .n_workers = n_workers,
+            .sum = summary, .start = start};
+  int64_t posted[DIST_PROGRESS_N] = {0};
   int fds[2] = {-1, -1};
   shared_state *shared = MAP_FAILED;
   int status = -1;
-  p.job_state = calloc(n_jobs, 1);
+  p.job_state = calloc(n_jobs ? n_jobs : 1, 1);
   p.pids = calloc((size_t)n_workers, sizeof *p.pids);
   p.current = malloc((size_t)n_workers * sizeof *p.current);
   if (!p.job_state || !p.pids || !p.current) {
@@ -222,9 +296,9 @@ int worker_pool_run(size_t n_jobs, int n_workers, pool_work_fn work, pool_name_f
   }
   atomic_init(&shared->next_job, 0);
   int live = 0;
-  for (int i = 0; i < n_workers; i++) {
-    p.current[i] = SIZE_MAX;
-    p.pids[i] = spawn(fds[1], fds[0], shared, n_jobs, work, ctx);
+  for (int i = 0; i < n_workers; i++) p.current[i] = SIZE_MAX;
+  for (int i = 0; i < n_workers && n_jobs > 0; i++) {
+    p.pids[i] = spawn(fds[1], fds[0], shared, n_jobs, work, ctx, &p.sh);
     if (p.pids[i] < 0) {
       fprintf(stderr, "%s: cannot start worker %d: %s\n", program, i + 1, strerror(errno));
       p.pids[i] = 0;
@@ -232,7 +306,7 @@ int worker_pool_run(size_t n_jobs, int n_workers, pool_work_fn work, pool_name_f
       live++;
     }
   }
-  if (live == 0) goto done;
+  if (live == 0 && n_jobs > 0) goto done;
   draw_bar(&p);
 
   while (live > 0) {
@@ -270,7 +344,7 @@ int worker_pool_run(size_t n_jobs, int n_workers, pool_work_fn work, pool_name_f
         /* Carry on with a fresh worker if jobs remain. */
         if (atomic_load(&shared->next_job) < n_jobs) {
           p.current[slot] = SIZE_MAX;
-          pid_t fresh = spawn(fds[1], fds[0], shared, n_jobs, work, ctx);
+          pid_t fresh = spawn(fds[1], fds[0], shared, n_jobs, work, ctx, &p.sh);
           if (fresh > 0) {
             p.pids[slot] = fresh;
             live++;
@@ -278,6 +352,7 @@ int worker_pool_run(size_t n_jobs, int n_workers, pool_work_fn work, pool_name_f
         }
       }
     }
+    share_progress(&p, posted);
     draw_bar(&p);
   }
   drain(&p, fds[0]);
@@ -289,6 +364,7 @@ int worker_pool_run(size_t n_jobs, int n_workers, pool_work_fn work, pool_name_f
       report_failure(&p, j, p.job_state[j] == JOB_STARTED ? "no result came back from its worker"
                                                           : "no worker was left to render it");
     }
+  finish_over_ranks(&p);
   status = 0;
 
 done:

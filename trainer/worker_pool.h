@@ -12,6 +12,10 @@
  * Workers die with the parent (PR_SET_PDEATHSIG): killing a batch leaves no
  * render running behind it.
  *
+ * Under mpirun (dist.h), each rank runs the jobs rank, rank + N, rank + 2N, ...
+ * of the same list in its own workers; rank 0 draws the whole job's progress
+ * and every rank returns the whole job's summary (for rank 0 to print).
+ *
  * Thread: main (forks; waits for its children).
  */
 #ifndef CHORDLET_TRAINER_WORKER_POOL_H
