@@ -14,7 +14,6 @@
 #include <unistd.h>
 
 #include "atomicfile.h"
-#include "audiofile.h"
 #include "commands.h"
 #include "error.h"
 #include "json_writer.h"
@@ -111,7 +110,10 @@ static int collect_inputs(char **args, int n_args, string_list *inputs) {
       return EXIT_DATA;
     }
     if (!S_ISDIR(st.st_mode)) {
-      if (push(inputs, strdup(args[i]))) return EXIT_DATA;
+      if (push(inputs, strdup(args[i]))) {
+        fprintf(stderr, "chordlet transcribe: out of memory\n");
+        return EXIT_DATA;
+      }
       continue;
     }
     DIR *d = opendir(args[i]);
@@ -123,6 +125,7 @@ static int collect_inputs(char **args, int n_args, string_list *inputs) {
     struct dirent *e;
     while ((e = readdir(d)) != NULL)
       if (e->d_name[0] != '.' && has_audio_extension(e->d_name) && push(inputs, path_join(args[i], e->d_name))) {
+        fprintf(stderr, "chordlet transcribe: out of memory\n");
         closedir(d);
         return EXIT_DATA;
       }
@@ -221,13 +224,16 @@ static double now_seconds(void) {
 
 int cmd_transcribe(int argc, char **argv) {
   const char *out_dir = NULL, *model_name = NULL, *format = "lab";
-  recognizer_options options = {RECOGNIZER_VITERBI, NULL, NULL, 0, 0, 0};
+  recognizer_options options = {RECOGNIZER_VITERBI, NULL, NULL, 0, 0, 0, 0};
   const char *plot = NULL;
   chordlet_spelling spelling = CHORDLET_SPELLING_FRIENDLY;
   bool quiet = false, skip_existing = false;
   char **args = malloc((size_t)argc * sizeof *args);
   int n_args = 0;
-  if (!args) return EXIT_DATA;
+  if (!args) {
+    fprintf(stderr, "chordlet transcribe: out of memory\n");
+    return EXIT_DATA;
+  }
   for (int i = 1; i < argc; i++) {
     const char *a = argv[i];
     bool has_value = i + 1 < argc;
@@ -373,6 +379,7 @@ int cmd_transcribe(int argc, char **argv) {
     prog.name = base ? base + 1 : input;
     prog.last_percent = -1;
     if (!out) {
+      fprintf(stderr, "chordlet transcribe: %s: out of memory\n", input);
       failed++;
       continue;
     }
@@ -383,37 +390,29 @@ int cmd_transcribe(int argc, char **argv) {
       continue;
     }
     double t0 = now_seconds();
-    audio_buffer audio;
     transcription t;
-    chordlet_status fst = audiofile_read(input, recognizer_sample_rate(r), &audio, &err);
+    /* Streamed with a student: memory does not grow with the file (recognizer.h). */
+    chordlet_status fst = recognizer_transcribe_file(r, input, &options, &t, &err);
     if (!fst) {
-      fst = recognizer_transcribe(r, audio.samples, audio.n_samples, &options, &t, &err);
-      if (fst) { /* the recognizer works on samples and does not know the file: name it */
-        chordlet_error inner = err;
-        chordlet_fail(&err, fst, "%s: %s", input, inner.message);
+      fst = strcmp(format, "json") == 0 ? write_json(out, input, r, &t, &err) : write_lab(out, &t, &err);
+      if (!fst && plot) {
+        char *picture = plot_ext ? output_path(input, out_dir, plot_ext) : strdup(plot);
+        const char *name = strrchr(input, '/');
+        char title[600];
+        snprintf(title, sizeof title, "%s: %zu chords (model %s)", name ? name + 1 : input, t.segments.n_segments,
+                 recognizer_name(r));
+        fst = picture ? plot_transcription(picture, t.features, t.n_frames, t.n_bins, t.frame_seconds, &t.segments,
+                                           t.duration_seconds, spelling, title, &err)
+                      : chordlet_fail(&err, CHORDLET_ERR_NO_MEMORY, "out of memory");
+        if (!fst && !quiet) fprintf(stderr, "%s%s: the picture is %s\n", prog.on_terminal ? "\r\033[K" : "", input, picture);
+        free(picture);
       }
-      if (!fst) {
-        fst = strcmp(format, "json") == 0 ? write_json(out, input, r, &t, &err) : write_lab(out, &t, &err);
-        if (!fst && plot) {
-          char *picture = plot_ext ? output_path(input, out_dir, plot_ext) : strdup(plot);
-          const char *name = strrchr(input, '/');
-          char title[600];
-          snprintf(title, sizeof title, "%s: %zu chords (model %s)", name ? name + 1 : input, t.segments.n_segments,
-                   recognizer_name(r));
-          fst = picture ? plot_transcription(picture, t.features, t.n_frames, t.n_bins, t.frame_seconds, &t.segments,
-                                             audio.n_samples / audio.sample_rate, spelling, title, &err)
-                        : chordlet_fail(&err, CHORDLET_ERR_NO_MEMORY, "out of memory");
-          if (!fst && !quiet) fprintf(stderr, "%s%s: the picture is %s\n", prog.on_terminal ? "\r\033[K" : "", input, picture);
-          free(picture);
-        }
-        double seconds = audio.n_samples / audio.sample_rate, took = now_seconds() - t0;
-        if (!fst && !quiet)
-          fprintf(stderr, "%s%s -> %s: %zu chords, %.1f s of audio in %.1f s (%.0fx real time)\n",
-                  prog.on_terminal ? "\r\033[K" : "", input, out, t.segments.n_segments, seconds, took,
-                  seconds / (took > 0 ? took : 1e-9));
-        transcription_free(&t);
-      }
-      audio_buffer_free(&audio);
+      double seconds = t.duration_seconds, took = now_seconds() - t0;
+      if (!fst && !quiet)
+        fprintf(stderr, "%s%s -> %s: %zu chords, %.1f s of audio in %.1f s (%.0fx real time)\n",
+                prog.on_terminal ? "\r\033[K" : "", input, out, t.segments.n_segments, seconds, took,
+                seconds / (took > 0 ? took : 1e-9));
+      transcription_free(&t);
     }
     if (fst) {
       failed++;

@@ -16,6 +16,7 @@
 
 #include "audio_truncation.h"
 #include "error.h"
+#include "resample_stream.h"
 
 enum {
   READ_CHUNK_FRAMES = 8192, /* frames per sf_readf_float call */
@@ -247,17 +248,29 @@ static chordlet_status grow_samples(float **buf, size_t *cap, size_t need, size_
   return CHORDLET_OK;
 }
 
-/* Reads every frame of an open file into mono (*mono, *n_mono). */
-static chordlet_status read_frames(SNDFILE *sf, const SF_INFO *info, const char *path,
-                                   float **mono, size_t *n_mono, chordlet_error *err) {
+/* The most frames an open file may yield: its header's count, or for a
+ * stream of unknown length one more than AUDIO_MAX_SECONDS (refused). */
+static size_t frame_limit(const SF_INFO *info) {
+  return info->frames != SF_COUNT_MAX ? (size_t)info->frames : (size_t)(AUDIO_MAX_SECONDS * info->samplerate) + 1;
+}
+
+/* Reads every frame of an open file, mixes each chunk to mono and hands it
+ * to sink (at the file's rate, READ_CHUNK_FRAMES at most per call); then
+ * checks the count against the header. *n_mono receives the frames read. */
+static chordlet_status read_frames(SNDFILE *sf, const SF_INFO *info, const char *path, audio_sink_fn sink,
+                                   void *ctx, size_t *n_mono, chordlet_error *err) {
   const size_t ch = (size_t)info->channels;
   const int known = info->frames != SF_COUNT_MAX; /* unknown only for streams */
   const double cap_d = AUDIO_MAX_SECONDS * info->samplerate;
-  const size_t limit = known ? (size_t)info->frames : (size_t)cap_d + 1;
+  const size_t limit = frame_limit(info);
   float *chunk = malloc((size_t)READ_CHUNK_FRAMES * ch * sizeof *chunk); /* (frames, channels) */
-  if (!chunk) return chordlet_fail(err, CHORDLET_ERR_NO_MEMORY, "%s: out of memory", path);
-  float *y = NULL; /* (total) mono */
-  size_t total = 0, cap = 0;
+  float *mono = ch == 1 ? chunk : malloc((size_t)READ_CHUNK_FRAMES * sizeof *mono);
+  if (!chunk || !mono) {
+    free(chunk);
+    if (mono != chunk) free(mono);
+    return chordlet_fail(err, CHORDLET_ERR_NO_MEMORY, "%s: out of memory", path);
+  }
+  size_t total = 0;
   chordlet_status st = CHORDLET_OK;
   const float count = (float)ch; /* np.mean divides the float32 sum by the count */
   for (;;) {
@@ -294,10 +307,7 @@ static chordlet_status read_frames(SNDFILE *sf, const SF_INFO *info, const char 
                          AUDIO_MAX_SECONDS / 3600);
       break;
     }
-    if ((st = grow_samples(&y, &cap, total + g, limit, path, err))) break;
-    if (ch == 1) {
-      memcpy(y + total, chunk, g * sizeof *y);
-    } else {
+    if (ch > 1) {
       for (size_t i = 0; i < g; i++) {
         float m = numpy_pairwise_sum(chunk + i * ch, ch, 1) / count;
         if (!isfinite(m)) {
@@ -306,13 +316,15 @@ static chordlet_status read_frames(SNDFILE *sf, const SF_INFO *info, const char 
                              path, total + i);
           break;
         }
-        y[total + i] = m;
+        mono[i] = m;
       }
       if (st) break;
     }
+    if ((st = sink(ctx, mono, g, err))) break;
     total += g;
   }
   free(chunk);
+  if (mono != chunk) free(mono);
   if (!st && known && total != (size_t)info->frames) {
     size_t declared = (size_t)info->frames;
     int mpeg = (info->format & SF_FORMAT_TYPEMASK) == SF_FORMAT_MPEG;
@@ -330,23 +342,31 @@ static chordlet_status read_frames(SNDFILE *sf, const SF_INFO *info, const char 
   }
   if (!st && total == 0)
     st = chordlet_fail(err, CHORDLET_ERR_PARSE, "%s: no audio could be read (0 frames)", path);
-  if (st) {
-    free(y);
-    return st;
-  }
-  if (total < cap) { /* give the spare memory back if we can */
-    float *shrunk = realloc(y, total * sizeof *y);
-    if (shrunk) y = shrunk;
-  }
-  *mono = y;
   *n_mono = total;
+  return st;
+}
+
+/* audiofile_read's sink: the whole signal in one growing buffer. */
+typedef struct whole_signal {
+  float *y; /* (cap) mono at the file's rate */
+  size_t n, cap, limit;
+  const char *path;
+} whole_signal;
+
+static chordlet_status append_samples(void *ctx, const float *x, size_t n, chordlet_error *err) {
+  whole_signal *w = ctx;
+  chordlet_status st = grow_samples(&w->y, &w->cap, w->n + n, w->limit, w->path, err);
+  if (st) return st;
+  memcpy(w->y + w->n, x, n * sizeof *x);
+  w->n += n;
   return CHORDLET_OK;
 }
 
-chordlet_status audiofile_read(const char *path, double target_rate, audio_buffer *out,
-                               chordlet_error *err) {
-  if (!out) return chordlet_fail(err, CHORDLET_ERR_INVALID_ARGUMENT, "audiofile_read: NULL output");
-  memset(out, 0, sizeof *out);
+/* Every check audiofile_read makes before reading a sample; on success *sf
+ * is open (the caller closes it) and *info filled. */
+static chordlet_status open_checked(const char *path, double target_rate, SNDFILE **sf_out, SF_INFO *info_out,
+                                    chordlet_error *err) {
+  *sf_out = NULL;
   if (!path || !*path)
     return chordlet_fail(err, CHORDLET_ERR_INVALID_ARGUMENT, "audiofile_read: no file name");
   if (target_rate != 0 &&
@@ -408,11 +428,36 @@ chordlet_status audiofile_read(const char *path, double target_rate, audio_buffe
   /* A header that promises more than the file holds: libsndfile clamps and logs it. */
   if (!st) st = audio_check_sndfile_log(sf, path, err);
   if (!st) st = audio_check_nist_length(path, &info, (long long)sb.st_size, err);
-  float *mono = NULL; /* (n) at the file's rate */
-  size_t n = 0;
-  if (!st) st = read_frames(sf, &info, path, &mono, &n, err);
-  sf_close(sf);
+  if (st) {
+    sf_close(sf);
+    return st;
+  }
+  *sf_out = sf;
+  *info_out = info;
+  return CHORDLET_OK;
+}
+
+chordlet_status audiofile_read(const char *path, double target_rate, audio_buffer *out,
+                               chordlet_error *err) {
+  if (!out) return chordlet_fail(err, CHORDLET_ERR_INVALID_ARGUMENT, "audiofile_read: NULL output");
+  memset(out, 0, sizeof *out);
+  SNDFILE *sf;
+  SF_INFO info;
+  chordlet_status st = open_checked(path, target_rate, &sf, &info, err);
   if (st) return st;
+  whole_signal w = {NULL, 0, 0, frame_limit(&info), path};
+  size_t n = 0;
+  st = read_frames(sf, &info, path, append_samples, &w, &n, err);
+  sf_close(sf);
+  if (st) {
+    free(w.y);
+    return st;
+  }
+  float *mono = w.y; /* (n) at the file's rate */
+  if (n < w.cap) { /* give the spare memory back if we can */
+    float *shrunk = realloc(mono, n * sizeof *mono);
+    if (shrunk) mono = shrunk;
+  }
 
   double rate = info.samplerate;
   if (target_rate != 0 && target_rate != rate) {
@@ -430,4 +475,59 @@ chordlet_status audiofile_read(const char *path, double target_rate, audio_buffe
   out->n_samples = n;
   out->sample_rate = rate;
   return CHORDLET_OK;
+}
+
+/* audiofile_stream's stage between the reader and the caller's sink: the
+ * resampler's own errors get the file's name, as audiofile_read words them;
+ * the caller's pass unchanged. */
+typedef struct stream_stage {
+  resample_stream *resampler;
+  const char *path;
+  audio_sink_fn sink;
+  void *ctx;
+  int sink_failed;
+} stream_stage;
+
+static chordlet_status forward_samples(void *ctx, const float *x, size_t n, chordlet_error *err) {
+  stream_stage *s = ctx;
+  chordlet_status st = s->sink(s->ctx, x, n, err);
+  s->sink_failed = st != CHORDLET_OK;
+  return st;
+}
+
+static chordlet_status name_resample_error(const stream_stage *s, chordlet_status st, chordlet_error *err) {
+  if (st == CHORDLET_OK || s->sink_failed) return st;
+  chordlet_error inner = *err;
+  return chordlet_fail(err, st, "%s: %s", s->path, inner.message);
+}
+
+static chordlet_status resample_chunk(void *ctx, const float *x, size_t n, chordlet_error *err) {
+  stream_stage *s = ctx;
+  return name_resample_error(s, resample_stream_push(s->resampler, x, n, err), err);
+}
+
+chordlet_status audiofile_stream(const char *path, double target_rate, audio_sink_fn sink, void *ctx,
+                                 size_t *declared, size_t *n_samples, chordlet_error *err) {
+  if (declared) *declared = 0;
+  if (n_samples) *n_samples = 0;
+  if (!sink) return chordlet_fail(err, CHORDLET_ERR_INVALID_ARGUMENT, "audiofile_stream: no sink");
+  SNDFILE *sf;
+  SF_INFO info;
+  chordlet_status st = open_checked(path, target_rate, &sf, &info, err);
+  if (st) return st;
+  const double rate = target_rate != 0 ? target_rate : info.samplerate;
+  if (declared && info.frames != SF_COUNT_MAX)
+    *declared = (size_t)ceil((double)info.frames * (rate / info.samplerate));
+  stream_stage stage = {NULL, path, sink, ctx, 0};
+  st = resample_stream_create(info.samplerate, rate, forward_samples, &stage, &stage.resampler, err);
+  if (!st) {
+    size_t n = 0;
+    st = read_frames(sf, &info, path, resample_chunk, &stage, &n, err);
+    if (!st) st = name_resample_error(&stage, resample_stream_finish(stage.resampler, n_samples, err), err);
+  } else {
+    st = name_resample_error(&stage, st, err);
+  }
+  sf_close(sf);
+  resample_stream_free(stage.resampler);
+  return st;
 }

@@ -37,6 +37,7 @@
 #include <stddef.h>
 
 #include "chordlet.h"
+#include "resample_stream.h"
 
 enum {
   AUDIO_MAX_CHANNELS = 64,  /* more is a broken header, not a recording we can use */
@@ -60,6 +61,21 @@ typedef struct audio_buffer {
  * Thread: main/worker (allocates, does I/O). */
 chordlet_status audiofile_read(const char *path, double target_rate, audio_buffer *out,
                                chordlet_error *err);
+
+/* audiofile_read in pieces, for memory that does not grow with the file:
+ * the same checks and messages, and the same samples, handed to sink in
+ * blocks as they are decoded and resampled (libsndfile chunks of 8192
+ * frames, libsoxr fed as audio_resample feeds it: resample_stream.h), never
+ * the whole signal at once. Concatenated, the blocks equal audiofile_read's
+ * samples bit for bit. Errors that audiofile_read finds after reading (a
+ * file shorter than its header, no frames) come after the sink has seen
+ * what was read; the caller discards that. A sink error stops the reading
+ * and is returned as it is. Before the first block, *declared (may be NULL)
+ * receives the length the header announces at the output rate (0: unknown,
+ * for progress only); at the end *n_samples (may be NULL) the length
+ * handed out. Thread: main/worker. */
+chordlet_status audiofile_stream(const char *path, double target_rate, audio_sink_fn sink, void *ctx,
+                                 size_t *declared, size_t *n_samples, chordlet_error *err);
 
 /* The resampler alone, for buffers already in memory: (n) at in_rate ->
  * newly allocated (*out_n) at out_rate, *out_n = ceil(n * (out_rate / in_rate)).

@@ -6,8 +6,6 @@
 
 #include "error.h"
 
-static double log_floor(float p) { return log(p > DECODE_LOG_FLOOR ? (double)p : DECODE_LOG_FLOOR); }
-
 chordlet_status decode_viterbi(const float *probs, size_t T, size_t n_columns, const int32_t *state_columns,
                                size_t n_states, size_t n_terms, double switch_penalty, int32_t *path,
                                chordlet_error *err) {
@@ -39,7 +37,7 @@ chordlet_status decode_viterbi(const float *probs, size_t T, size_t n_columns, c
       double obs = 0;
       for (size_t k = 0; k < n_terms; k++) {
         int32_t col = state_columns[s * n_terms + k];
-        if (col >= 0) obs += log_floor(p[col]);
+        if (col >= 0) obs += decode_log_floor(p[col]);
       }
       if (t == 0) {
         /* The original decoder starts every song in N (state 0). */

@@ -14,6 +14,7 @@
 #ifndef CHORDLET_DECODE_H
 #define CHORDLET_DECODE_H
 
+#include <math.h>
 #include <stddef.h>
 #include <stdint.h>
 
@@ -21,6 +22,9 @@
 
 enum { DECODE_MAX_TERMS = 8 };
 #define DECODE_LOG_FLOOR 1e-12 /* log(p) of a probability that underflowed */
+
+/* A state's score term: log(p), floored (decode_viterbi and decode_stream.h). */
+static inline double decode_log_floor(float p) { return log(p > DECODE_LOG_FLOOR ? (double)p : DECODE_LOG_FLOOR); }
 
 /* A run of frames [first, last] in one state. */
 typedef struct decode_run {

@@ -1,6 +1,7 @@
 /* recognizer.c: model file -> front end -> network -> decoder -> segments. */
 #define _POSIX_C_SOURCE 200809L
 #include "recognizer.h"
+#include "recognizer_private.h"
 
 #include <math.h>
 #include <stdio.h>
@@ -18,32 +19,11 @@
 #include "tuning.h"
 #include "vocab.h"
 
-enum { MAX_FOLDS = 16, N_HEADS = 6, P170_SIZE = VOCAB_SIZE };
+enum { P170_SIZE = VOCAB_SIZE };
 
 /* Column of each head's first entry in the teacher's (T, 100) output. */
 static const int head_offset[N_HEADS] = {0, 73, 86, 90, 94, 97};
 static const int head_size[N_HEADS] = {73, 13, 4, 4, 3, 3};
-
-struct recognizer {
-  model_file *model;
-  char *name;
-  int is_student;
-  double sample_rate, frame_seconds;
-  cqt_librosa_config frontend; /* the teacher's */
-  /* the student */
-  cqt_params stream;
-  tuning_params tuning;
-  student_config student;
-  float *student_params; /* (student_layout's n_floats) */
-  int n_folds;
-  teacher_fold_weights folds[MAX_FOLDS];
-  /* the decoder */
-  double switch_penalty;
-  size_t n_states;
-  int32_t *state_columns;   /* (n_states, N_HEADS) probability column per head, -1 unused */
-  harte_chord *state_chord; /* (n_states) */
-  int32_t *state_class;     /* (n_states) 170-class index, for confidences */
-};
 
 /* teacher_fold_bind's lookup: "fold<k>.<name>" in the model file. */
 typedef struct fold_lookup {
@@ -228,7 +208,8 @@ chordlet_status recognizer_load(const char *path, recognizer **out, chordlet_err
   if (!st) st = model_file_get_str(r->model, MK_NAME, &name, err);
   if (!st) {
     r->name = strdup(name);
-    if (strcmp(arch, ARCH_TEACHER) == 0) st = load_teacher(r, err);
+    if (!r->name) st = chordlet_fail(err, CHORDLET_ERR_NO_MEMORY, "%s: out of memory", path);
+    else if (strcmp(arch, ARCH_TEACHER) == 0) st = load_teacher(r, err);
     else if (strcmp(arch, ARCH_STUDENT_2E1D) == 0) st = load_student(r, err);
     else
       st = chordlet_fail(err, CHORDLET_ERR_PARSE, "%s: architecture '%s' is not one this chordlet can run",
@@ -259,7 +240,7 @@ void transcription_free(transcription *t) {
 }
 
 /* Logits to probabilities, row by row (T, n). */
-static void softmax_rows(float *x, size_t T, size_t n) {
+void recognizer_softmax_rows(float *x, size_t T, size_t n) {
   for (size_t t = 0; t < T; t++) {
     float *row = x + t * n, top = row[0];
     for (size_t k = 1; k < n; k++) top = row[k] > top ? row[k] : top;
@@ -277,6 +258,38 @@ static void report(const recognizer_options *o, double fraction) {
 /* The front end is about a tenth of the work; each fold gets an equal share of the rest. */
 static void report_fold(void *ctx, int done, int n_folds) {
   report(ctx, 0.1 + 0.85 * done / n_folds);
+}
+
+chordlet_status recognizer_segments(const recognizer *r, const recognizer_options *options,
+                                    const decode_scored_run *runs, size_t n_runs, size_t n_frames,
+                                    double duration, transcription *out, chordlet_error *err) {
+  out->confidence = malloc((n_runs ? n_runs : 1) * sizeof *out->confidence);
+  if (!out->confidence) return chordlet_fail(err, CHORDLET_ERR_NO_MEMORY, "out of memory");
+  const double frame = recognizer_frame_seconds(r);
+  const int argmax = options && options->decoder == RECOGNIZER_ARGMAX;
+  for (size_t i = 0; i < n_runs; i++) {
+    /* The teacher's frame k covers [k, k+1) hops (the original decoder's
+     * convention); the student's frame k is centred on k hops (stream.h). The
+     * last segment ends with the audio. */
+    const double shift = r->is_student ? -0.5 : 0.0;
+    double start = fmax(0.0, (runs[i].first + shift) * frame), end = fmin((runs[i].last + 1 + shift) * frame, duration);
+    if (end <= start) continue;
+    harte_chord chord;
+    if (argmax) {
+      char name[VOCAB_NAME_MAX];
+      vocab_class_name(runs[i].state, name, sizeof name);
+      harte_parse(name, &chord, NULL);
+    } else {
+      chord = r->state_chord[runs[i].state];
+    }
+    out->confidence[out->segments.n_segments] = (float)(runs[i].sum / (runs[i].last - runs[i].first + 1));
+    chordlet_status st = lab_append(&out->segments, start, end, &chord, err);
+    if (st) return st;
+  }
+  out->n_frames = n_frames;
+  out->frame_seconds = frame;
+  out->duration_seconds = duration;
+  return CHORDLET_OK;
 }
 
 chordlet_status recognizer_transcribe(const recognizer *r, const float *audio, size_t n,
@@ -327,13 +340,14 @@ chordlet_status recognizer_transcribe(const recognizer *r, const float *audio, s
   float *p170 = malloc(T * P170_SIZE * sizeof *p170);          /* (T, 170) */
   int32_t *path = malloc(T * sizeof *path);                    /* (T) */
   decode_run *runs = malloc(T * sizeof *runs);                 /* (T) at most */
+  decode_scored_run *scored = NULL;                            /* (n_runs) */
   if (!probs || !p170 || !path || !runs) {
     st = chordlet_fail(err, CHORDLET_ERR_NO_MEMORY, "out of memory for %zu frames", T);
     goto done;
   }
   if (r->is_student) {
     if ((st = student_forward(&r->student, r->student_params, features, (int)T, p170, err))) goto done;
-    softmax_rows(p170, T, P170_SIZE);
+    recognizer_softmax_rows(p170, T, P170_SIZE);
     memcpy(probs, p170, T * P170_SIZE * sizeof *probs);
   } else {
     if ((st = teacher_forward_progress(r->folds, r->n_folds, features, T, probs, report_fold, (void *)options,
@@ -351,37 +365,21 @@ chordlet_status recognizer_transcribe(const recognizer *r, const float *audio, s
     goto done;
   }
   size_t n_runs = decode_runs(path, T, runs);
-  out->confidence = malloc(n_runs * sizeof *out->confidence);
-  if (!out->confidence) {
+  /* Each run's confidence sum: its chord's 170-class probability over its
+   * frames, in frame order (decode_stream.h sums the same way). */
+  scored = malloc(n_runs * sizeof *scored);
+  if (!scored) {
     st = chordlet_fail(err, CHORDLET_ERR_NO_MEMORY, "out of memory");
     goto done;
   }
-  const double frame = recognizer_frame_seconds(r), duration = n / r->sample_rate;
+  const int argmax = options && options->decoder == RECOGNIZER_ARGMAX;
   for (size_t i = 0; i < n_runs; i++) {
-    /* The teacher's frame k covers [k, k+1) hops (the original decoder's
-     * convention); the student's frame k is centred on k hops (stream.h). The
-     * last segment ends with the audio. */
-    const double shift = r->is_student ? -0.5 : 0.0;
-    double start = fmax(0.0, (runs[i].first + shift) * frame), end = fmin((runs[i].last + 1 + shift) * frame, duration);
-    if (end <= start) continue;
-    harte_chord chord;
-    int cls;
-    if (options && options->decoder == RECOGNIZER_ARGMAX) {
-      cls = runs[i].state;
-      char name[VOCAB_NAME_MAX];
-      vocab_class_name(cls, name, sizeof name);
-      harte_parse(name, &chord, NULL);
-    } else {
-      chord = r->state_chord[runs[i].state];
-      cls = r->state_class[runs[i].state];
-    }
+    const int cls = argmax ? runs[i].state : r->state_class[runs[i].state];
     double sum = 0;
     for (size_t t = runs[i].first; t <= runs[i].last; t++) sum += p170[t * P170_SIZE + cls];
-    out->confidence[out->segments.n_segments] = (float)(sum / (runs[i].last - runs[i].first + 1));
-    if ((st = lab_append(&out->segments, start, end, &chord, err))) goto done;
+    scored[i] = (decode_scored_run){runs[i].first, runs[i].last, runs[i].state, sum};
   }
-  out->n_frames = T;
-  out->frame_seconds = recognizer_frame_seconds(r);
+  if ((st = recognizer_segments(r, options, scored, n_runs, T, n / r->sample_rate, out, err))) goto done;
   if (options && options->keep_features) {
     out->features = features; /* the caller's now */
     out->n_bins = r->is_student ? r->stream.n_bins : (int)r->frontend.n_bins;
@@ -394,6 +392,7 @@ done:
   free(p170);
   free(path);
   free(runs);
+  free(scored);
   if (st) transcription_free(out);
   return st;
 }

@@ -38,6 +38,8 @@ typedef struct recognizer_options {
   double switch_penalty;         /* > 0: the Viterbi switch penalty instead of the model's */
   int keep_features;             /* hand the front end's features back in the transcription */
   double tuning_hz;              /* the music's A4 in Hz (400..480), or 0: estimate it (the default) */
+  size_t block_frames;           /* recognizer_transcribe_file, students: frames per network pass
+                                    (0: STUDENT_BLOCK_FRAMES); memory and time only, never the result */
 } recognizer_options;
 
 /* What a transcription found, beyond the segments. */
@@ -50,6 +52,7 @@ typedef struct transcription {
   float *features;     /* (n_frames, n_bins) what the network heard, with keep_features; else NULL */
   int n_bins;
   double frame_seconds;
+  double duration_seconds; /* of the audio at recognizer_sample_rate(): where the last segment ends */
 } transcription;
 
 typedef struct recognizer recognizer;
@@ -71,6 +74,23 @@ chordlet_status recognizer_transcribe(const recognizer *r, const float *audio, s
                                       const recognizer_options *options, transcription *out,
                                       chordlet_error *err);
 void transcription_free(transcription *t);
+
+/* The same from an audio file (audiofile.h reads it), with the same result
+ * bit for bit. The students stream: the file is decoded in blocks (twice
+ * when the tuning is estimated: a first pass feeds the estimator), through
+ * the streaming CQT, the network in overlapping windows (student_blocks.h)
+ * and the Viterbi decoder frame by frame (decode_stream.h), so memory is
+ * set by the model and the block size, not by the file's length (peak RSS
+ * of chordlet transcribe: 57 MB with the file-mode student, 71 MB with the
+ * live one, for 10 minutes and for 2 hours); only keep_features (--plot)
+ * holds every frame's features (0.6 KB each). The teacher needs the whole song at once
+ * (its CNN's instance normalisation and its bidirectional LSTM see every
+ * frame): it reads the whole file and holds the song's features and
+ * activations, about 100 MB per minute of audio (1.0 GB measured for 10
+ * minutes), so its memory is bounded only by AUDIO_MAX_SECONDS; use a
+ * student for long recordings. Errors name the file. Thread: main/worker. */
+chordlet_status recognizer_transcribe_file(const recognizer *r, const char *path, const recognizer_options *options,
+                                           transcription *out, chordlet_error *err);
 
 /* The teacher's 170-class probabilities of every frame (its own frame rate,
  * recognizer_frame_seconds()), from the mean of its first n_folds folds (all

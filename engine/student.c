@@ -2,9 +2,10 @@
  * student.c: the 2E1D student's two forward passes (student.h).
  *
  *  - student_forward: a whole file at once. Every projection is one
- *    cblas_sgemm over a block of rows (all T frames for the time attentions'
- *    queries, keys and values; CHUNK rows for the rest, which is row-wise, so
- *    the scratch does not grow with T). Time attention is banded and runs in
+ *    cblas_sgemm per block of CHUNK rows counted from frame 0 (project_rows:
+ *    a frame's bits then do not depend on the sequence's length, which
+ *    student_blocks.h relies on; the row-wise parts use CHUNK rows of
+ *    scratch, which does not grow with T). Time attention is banded and runs in
  *    blocks of QB queries against the keys their band reaches (two sgemms
  *    per block and head: Q K^T and P V), so time and memory grow linearly
  *    with T: about 5 (T, d) buffers plus a fixed scratch; a 30-minute file
@@ -49,8 +50,8 @@
 #endif
 
 enum {
-  CHUNK = 256, /* rows per projection block in student_forward */
-  QB = 64,     /* queries per attention block in student_forward */
+  CHUNK = STUDENT_FORWARD_ROWS, /* rows per projection block in student_forward */
+  QB = 64,                      /* queries per attention block in student_forward (divides CHUNK) */
 };
 
 #define LN_EPS 1e-5
@@ -421,6 +422,21 @@ static void band_attention(const net *m, const float *qkv, int T, int heads, int
 
 static size_t align16(size_t n) { return (n + 15) & ~(size_t)15; }
 
+/* project over T rows, one cblas_sgemm per CHUNK rows counted from row 0.
+ * Not one call over all T: OpenBLAS's result for a row depends on the
+ * call's row count and the row's place in it (its kernels' edge cases
+ * round differently), so a call over all T rows would make a frame's bits
+ * depend on the file's length. In blocks of CHUNK, a window of frames that
+ * starts on a multiple of CHUNK makes exactly the calls the whole sequence
+ * makes for them (student_blocks.h). */
+static void project_rows(const float *x, int ldx, int T, int n_in, const float *W, const float *b, int n_out,
+                         float *y, int ldy) {
+  for (int r0 = 0; r0 < T; r0 += CHUNK) {
+    const int nr = T - r0 < CHUNK ? T - r0 : CHUNK;
+    project(x + (size_t)r0 * ldx, ldx, nr, n_in, W, b, n_out, y + (size_t)r0 * ldy, ldy, 1);
+  }
+}
+
 /* Thread: any (pure; allocates its scratch, frees it before returning;
  * cblas_sgemm may use OpenBLAS's threads). */
 chordlet_status student_forward(const student_config *c, const float *params, const float *x, int T,
@@ -479,7 +495,7 @@ chordlet_status student_forward(const student_config *c, const float *params, co
    * change once their q, k, v are in QKV). */
   for (int l = 0; l < c->layers_t; l++) {
     const enc_w *L = &m.t[l];
-    project(X, d, T, d, L->attn.w_in, L->attn.b_in, 3 * d, QKV, 3 * d, 1);
+    project_rows(X, d, T, d, L->attn.w_in, L->attn.b_in, 3 * d, QKV, 3 * d);
     const float alpha = *L->alpha;
     for (int r0 = 0; r0 < T; r0 += CHUNK) {
       const int nr = T - r0 < CHUNK ? T - r0 : CHUNK;
@@ -504,7 +520,7 @@ chordlet_status student_forward(const student_config *c, const float *params, co
   /* Decoder. */
   for (int l = 0; l < c->layers_d; l++) {
     const dec_w *L = &m.dl[l];
-    project(Y, d, T, d, L->self.w_in, L->self.b_in, 3 * d, QKV, 3 * d, 1);
+    project_rows(Y, d, T, d, L->self.w_in, L->self.b_in, 3 * d, QKV, 3 * d);
     float alpha = *L->self_alpha;
     for (int r0 = 0; r0 < T; r0 += CHUNK) {
       const int nr = T - r0 < CHUNK ? T - r0 : CHUNK;
@@ -514,8 +530,8 @@ chordlet_status student_forward(const student_config *c, const float *params, co
         residual_ln(Y + (size_t)(r0 + k) * d, s.o + (size_t)k * d, alpha, d, m.d_ln_g, m.d_ln_b);
     }
     /* Cross-attention: queries from Y, keys and values from yT. */
-    project(Y, d, T, d, L->cross.w_in, L->cross.b_in, d, QKV, 3 * d, 1);
-    project(yT, d, T, d, L->cross.w_in + (size_t)d * d, L->cross.b_in + d, 2 * d, QKV + d, 3 * d, 1);
+    project_rows(Y, d, T, d, L->cross.w_in, L->cross.b_in, d, QKV, 3 * d);
+    project_rows(yT, d, T, d, L->cross.w_in + (size_t)d * d, L->cross.b_in + d, 2 * d, QKV + d, 3 * d);
     alpha = *L->cross_alpha;
     for (int r0 = 0; r0 < T; r0 += CHUNK) {
       const int nr = T - r0 < CHUNK ? T - r0 : CHUNK;
@@ -527,7 +543,7 @@ chordlet_status student_forward(const student_config *c, const float *params, co
       feed_forward(&L->ff, Yr, nr, d, m.ht, s.h, s.o, 1);
     }
   }
-  project(Y, d, T, d, m.out_w, m.out_b, c->n_classes, logits, c->n_classes, 1);
+  project_rows(Y, d, T, d, m.out_w, m.out_b, c->n_classes, logits, c->n_classes);
   free(base);
   return CHORDLET_OK;
 }

@@ -156,6 +156,12 @@ chordlet_status student_check_params(const model_file *m, const student_config *
 chordlet_status student_forward(const student_config *c, const float *params, const float *x,
                                 int T, float *logits, chordlet_error *err);
 
+/* student_forward works in blocks of this many rows (frames), counted from
+ * frame 0: a window of frames that starts at a multiple of it makes the
+ * same BLAS calls on the same rows as the whole sequence does, which is
+ * what student_blocks.h builds on. */
+#define STUDENT_FORWARD_ROWS 256
+
 /*
  * Incremental inference: push frames one at a time; after pushing frame n the
  * stream returns the logits of frame n - lookahead (none for the first
