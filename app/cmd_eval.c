@@ -62,11 +62,22 @@ static char *join_path(const char *dir, const char *name) {
   return p;
 }
 
+/* Takes ref and est (either may be NULL: an allocation failed) in every
+ * case: they belong to the list, or are freed here when it returns false. */
 static bool push_pair(pair_list *list, const char *name, char *ref, char *est) {
+  if (!ref || !est) {
+    free(ref);
+    free(est);
+    return false;
+  }
   if (list->n == list->cap) {
     size_t cap = list->cap ? list->cap * 2 : 16;
     eval_pair *items = realloc(list->items, cap * sizeof *items);
-    if (!items) return false;
+    if (!items) {
+      free(ref);
+      free(est);
+      return false;
+    }
     list->items = items;
     list->cap = cap;
   }
@@ -96,26 +107,42 @@ static bool has_lab_suffix(const char *name) {
   return n > 4 && strcmp(name + n - 4, ".lab") == 0;
 }
 
-/* Sorted .lab file names in dir; NULL (and errno) on failure. */
+static void free_names(char **names, size_t n);
+
+/* Sorted .lab file names in dir; NULL (and errno) on failure: a list that
+ * lacks a name is a failure too (out of memory), not a shorter folder. */
 static char **list_labs(const char *dir, size_t *count) {
   DIR *d = opendir(dir);
   if (!d) return NULL;
   char **names = NULL;
   size_t n = 0, cap = 0;
   struct dirent *e;
-  while ((e = readdir(d)) != NULL) {
+  bool out_of_memory = false;
+  while (!out_of_memory && (e = readdir(d)) != NULL) {
     if (!has_lab_suffix(e->d_name)) continue;
     if (n == cap) {
       cap = cap ? cap * 2 : 64;
       char **bigger = realloc(names, cap * sizeof *names);
-      if (!bigger) break;
+      if (!bigger) {
+        out_of_memory = true;
+        break;
+      }
       names = bigger;
     }
     names[n] = strdup(e->d_name);
     if (names[n]) n++;
+    else out_of_memory = true;
   }
   closedir(d);
-  if (!names) names = malloc(sizeof *names);
+  if (!names && !out_of_memory) {
+    names = malloc(sizeof *names);
+    out_of_memory = !names;
+  }
+  if (out_of_memory) {
+    free_names(names, n);
+    errno = ENOMEM;
+    return NULL;
+  }
   qsort(names, n, sizeof *names, compare_names);
   *count = n;
   return names;
@@ -151,8 +178,7 @@ static int collect_pairs(const char *ref, const char *est, pair_list *pairs) {
     return EXIT_USAGE;
   }
   if (!ref_dir) {
-    char *r = strdup(ref), *e = strdup(est);
-    if (!r || !e || !push_pair(pairs, base_name(est), r, e)) {
+    if (!push_pair(pairs, base_name(est), strdup(ref), strdup(est))) {
       fprintf(stderr, "chordlet eval: out of memory\n");
       return EXIT_DATA;
     }
@@ -160,7 +186,7 @@ static int collect_pairs(const char *ref, const char *est, pair_list *pairs) {
   }
   size_t n_ref = 0, n_est = 0;
   char **ref_names = list_labs(ref, &n_ref);
-  char **est_names = list_labs(est, &n_est);
+  char **est_names = ref_names ? list_labs(est, &n_est) : NULL; /* errno: the failed one's */
   int status = EXIT_OK;
   if (!ref_names || !est_names) {
     fprintf(stderr, "chordlet eval: cannot list '%s': %s\n", ref_names ? est : ref, strerror(errno));
@@ -188,8 +214,7 @@ static int collect_pairs(const char *ref, const char *est, pair_list *pairs) {
       fprintf(stderr, "chordlet eval: warning: %zu estimate files in '%s' have no reference and are ignored\n",
               extra, est);
     for (size_t i = 0; status == EXIT_OK && i < n_ref; i++) {
-      char *r = join_path(ref, ref_names[i]), *e = join_path(est, ref_names[i]);
-      if (!r || !e || !push_pair(pairs, ref_names[i], r, e)) {
+      if (!push_pair(pairs, ref_names[i], join_path(ref, ref_names[i]), join_path(est, ref_names[i]))) {
         fprintf(stderr, "chordlet eval: out of memory\n");
         status = EXIT_DATA;
       }
