@@ -132,6 +132,7 @@ typedef struct frame_header {
  * lost before it. */
 typedef struct tap_slot {
   uint32_t gap_before; /* 1: the ring was full and audio before this slot was dropped */
+  uint32_t generation; /* resets before its first sample */
   float x[TAP_SLOT];
 } tap_slot;
 
@@ -170,6 +171,8 @@ struct chordlet_stream {
   tuning_tracker *tracker;
   cqt_kernels *spare[2]; /* sets the worker builds; the plan's own is the first in use */
   double front_cents;    /* the tuning last handed to the front end */
+  double start_cents;    /* the plan's own set's: where a new or reset stream starts */
+  uint32_t tap_generation; /* the generation of the audio the tracker has heard */
 
   /* between them */
   spsc_ring frame_ring, event_ring, tap_ring;
@@ -178,6 +181,7 @@ struct chordlet_stream {
   _Atomic uint32_t generation;
   _Atomic unsigned long long frames_dropped, events_dropped;
   _Atomic double tuning_request_hz; /* 0: follow the music; else a fixed A4 (any thread writes) */
+  _Atomic float min_confidence;     /* options.min_confidence, movable while running (any thread writes) */
   _Atomic double tuning_now_cents;  /* the front end's tuning, published by the audio thread */
 };
 
@@ -239,6 +243,7 @@ chordlet_status chordlet_stream_create(const chordlet_model *model, double sampl
   /* One plan sized for every tuning a user may set; the front end starts
    * at the fixed tuning, or at A440 until the music says otherwise. */
   s->front_cents = o.tuning_hz > 0 ? tuning_hz_to_cents(o.tuning_hz) : 0.0;
+  s->start_cents = s->front_cents;
   chordlet_status st = cqt_stream_create_tuned(&model->front_end, sample_rate, s->front_cents,
                                                tuning_hz_to_cents(CHORDLET_TUNING_MIN_HZ) - 0.5,
                                                tuning_hz_to_cents(CHORDLET_TUNING_MAX_HZ) + 0.5, &s->cqt, err);
@@ -279,6 +284,7 @@ chordlet_status chordlet_stream_create(const chordlet_model *model, double sampl
   memset(s->tap_storage, 0, s->tap_slots * sizeof(tap_slot));
   atomic_init(&s->generation, 0);
   atomic_init(&s->tuning_request_hz, o.tuning_hz);
+  atomic_init(&s->min_confidence, o.min_confidence);
   atomic_init(&s->tuning_now_cents, s->front_cents);
   atomic_init(&s->frames_dropped, 0);
   atomic_init(&s->events_dropped, 0);
@@ -334,7 +340,10 @@ static void tap_audio(chordlet_stream *s, const float *mono, size_t n) {
       s->tap_gap = 1;
       return;
     }
-    if (s->tap_fill == 0) slot->gap_before = s->tap_gap;
+    if (s->tap_fill == 0) {
+      slot->gap_before = s->tap_gap;
+      slot->generation = atomic_load_explicit(&s->generation, memory_order_relaxed);
+    }
     const size_t k = n < TAP_SLOT - s->tap_fill ? n : TAP_SLOT - s->tap_fill;
     memcpy(slot->x + s->tap_fill, mono, k * sizeof *mono);
     s->tap_fill += k;
@@ -378,11 +387,22 @@ void chordlet_stream_process(chordlet_stream *s, const float *const *channels, i
   }
 }
 
+/* A reset stream is a new one: the front end back on the plan's own kernels
+ * (the tuning it was created with), which cqt_stream_reset adopts at once;
+ * the tuning tracker forgets too (the worker, on the first tap slot of the
+ * new generation). Otherwise what it heard before, or when, would change
+ * what follows: a freewheeling host's export would depend on how long the
+ * plugin ran before it. Requesting the plan's own set is safe against the
+ * worker's hand-over: that set is never rebuilt. */
 void chordlet_stream_reset(chordlet_stream *s) {
   if (!s) return;
+  cqt_stream_request_kernels(s->cqt, NULL);
   cqt_stream_reset(s->cqt);
   s->next_index = 0;
+  s->tap_fill = 0; /* the slot being filled is dropped */
+  s->tap_gap = 0;
   atomic_fetch_add_explicit(&s->generation, 1, memory_order_release);
+  atomic_store_explicit(&s->tuning_now_cents, cqt_stream_tuning_cents(s->cqt), memory_order_relaxed);
 }
 
 /* ---------------------------------------------------------- worker thread */
@@ -407,7 +427,9 @@ static void softmax(const float *logits, float *p, int n) {
 static void emit(chordlet_stream *s, uint64_t frame, int chord, float confidence, uint64_t newest_index,
                  float tuning_cents) {
   if (chord == s->on_display) return;
-  if (s->on_display >= 0 && confidence < s->options.min_confidence) return; /* hold the last chord */
+  /* Hold the last chord; the next frame that decides this chord with
+   * enough confidence shows it. */
+  if (s->on_display >= 0 && confidence < atomic_load_explicit(&s->min_confidence, memory_order_relaxed)) return;
   s->on_display = chord;
   event_slot *slot = spsc_write_slot(&s->event_ring);
   if (!slot) {
@@ -440,7 +462,17 @@ static void follow_tuning(chordlet_stream *s) {
   for (size_t k = 0; k < s->tap_slots; k++) {
     const tap_slot *slot = spsc_read_slot(&s->tap_ring);
     if (!slot) break;
-    if (slot->gap_before) tuning_tracker_gap(s->tracker);
+    if (slot->generation != s->tap_generation) {
+      /* Audio after a reset: start as a new stream does. The front end is
+       * asked for the plan's own set again, in case a move this worker asked
+       * for before it saw the reset landed after it. */
+      s->tap_generation = slot->generation;
+      tuning_tracker_reset(s->tracker);
+      cqt_stream_request_kernels(s->cqt, NULL);
+      s->front_cents = s->start_cents;
+    } else if (slot->gap_before) {
+      tuning_tracker_gap(s->tracker);
+    }
     tuning_tracker_push(s->tracker, slot->x, TAP_SLOT);
     spsc_read_commit(&s->tap_ring);
   }
@@ -543,6 +575,12 @@ unsigned long long chordlet_stream_frames_dropped(chordlet_stream *s) {
 chordlet_status chordlet_stream_set_tuning(chordlet_stream *s, double a4_hz) {
   if (!s || !tuning_hz_valid(a4_hz)) return CHORDLET_ERR_RANGE;
   atomic_store_explicit(&s->tuning_request_hz, a4_hz, memory_order_relaxed);
+  return CHORDLET_OK;
+}
+
+chordlet_status chordlet_stream_set_min_confidence(chordlet_stream *s, float min_confidence) {
+  if (!s || !(min_confidence >= 0.0f && min_confidence <= 1.0f)) return CHORDLET_ERR_RANGE;
+  atomic_store_explicit(&s->min_confidence, min_confidence, memory_order_relaxed);
   return CHORDLET_OK;
 }
 

@@ -180,8 +180,11 @@ CHORDLET_RT int chordlet_stream_pending(chordlet_stream *stream);
  * Thread: the reader (one thread). */
 CHORDLET_RT int chordlet_stream_next_event(chordlet_stream *stream, chordlet_event *event);
 
-/* Forget the audio so far (a transport jump): the next sample is time 0 and
- * events from before are dropped. Thread: audio. */
+/* Forget the audio so far (a transport jump): the next sample is time 0,
+ * events from before are dropped, and the stream goes on as a new one would:
+ * the tuning estimate starts over and the front end returns to the tuning
+ * it was created with (then follows the music, or the fixed A4, again).
+ * Thread: audio. */
 CHORDLET_RT void chordlet_stream_reset(chordlet_stream *stream);
 
 /* The readout's delay, from a chord change in the audio to its event: the
@@ -202,6 +205,12 @@ CHORDLET_RT double chordlet_stream_hop(const chordlet_stream *stream);
  * CHORDLET_ERR_RANGE for anything else (nothing changes). Lock-free.
  * Thread: any. */
 CHORDLET_RT chordlet_status chordlet_stream_set_tuning(chordlet_stream *stream, double a4_hz);
+
+/* Moves options.min_confidence (0..1) while the stream runs: the worker
+ * applies it from its next decision on (a plugin's threshold control).
+ * CHORDLET_ERR_RANGE for anything else (nothing changes). Lock-free.
+ * Thread: any. */
+CHORDLET_RT chordlet_status chordlet_stream_set_min_confidence(chordlet_stream *stream, float min_confidence);
 
 /* The A4 (Hz) the front end is tuned to now; *automatic (may be NULL) is 1
  * when it follows the music. Before the music has said anything it is

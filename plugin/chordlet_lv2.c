@@ -14,7 +14,22 @@
  *  - work_response() (audio): installs a stream the worker built.
  *  - instantiate/activate/deactivate/cleanup/state (main).
  * One network job is in flight at a time (a flag set by run(), cleared by
- * work()), so the worker's queue never fills with them. A replaced stream is
+ * work()), so the worker's queue never fills with them. A worker that falls
+ * more than the frame ring (about 5 s) behind loses frames; work() logs it
+ * (log:log, off the audio thread), with the counts doubling between lines.
+ *
+ * Freewheeling (the host's lv2:freeWheeling port, last in the port list so
+ * the older ports keep their indices): the host runs cycles as fast as it
+ * can (Ardour's export) and run() is not real time. The first run() of a
+ * freewheel pass resets the stream (the pass is a timeline of its own,
+ * whatever the plugin heard before it), and every run() of it runs the
+ * network itself, on the frames that block completed, instead of asking the
+ * worker: nothing waits in the ring, nothing is dropped, and the decisions do
+ * not depend on when a worker thread gets to run. The output is then the
+ * library's for the same audio (chordlet_stream_* run on one thread), and
+ * equal to what a host that runs the worker at once gets in real time.
+ * Only while the port says so may run() wait (for a network job queued before
+ * the pass) or do the network's work. A replaced stream is
  * freed by a job queued after every job that could still use it: the host
  * runs one instance's work() calls one after another.
  *
@@ -40,6 +55,7 @@
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
+#include <time.h>
 
 #include <lv2/atom/forge.h>
 #include <lv2/atom/util.h>
@@ -93,6 +109,7 @@ enum {
   PORT_LATENCY,     /* control out: the readout's delay, ms */
   PORT_TUNING,      /* control in: A4 in Hz (400..480), 0 = follow the music */
   PORT_TUNING_OUT,  /* control out: the A4 the front end is tuned to now, Hz */
+  PORT_FREEWHEEL,   /* control in, lv2:freeWheeling: the host is not running in real time */
   N_OTHER_PORTS
 };
 
@@ -122,7 +139,7 @@ typedef struct plugin {
   float *out[MAX_CHANNELS];
   const LV2_Atom_Sequence *control;
   LV2_Atom_Sequence *notify, *midi_out;
-  const float *threshold, *smoothing, *tuning;
+  const float *threshold, *smoothing, *tuning, *freewheel;
   float *chord_out, *root_out, *quality_out, *bass_out, *confidence_out, *latency_out, *tuning_out;
 
   LV2_URID_Map *map;
@@ -146,6 +163,12 @@ typedef struct plugin {
   bool send_error;
   char error[512];        /* the last load failure, for the notify port */
   atomic_bool run_in_flight;
+  bool freewheeling;      /* the freewheel port in the last run() (audio thread) */
+
+  /* Drops already logged (the thread that runs the network: the worker, or
+   * run() while freewheeling, never both at once); counts per stream. */
+  const chordlet_stream *drops_stream;
+  unsigned long long frames_logged, events_logged;
 
   chordlet_event shown;   /* the chord on the outputs */
   bool have_shown;
@@ -298,6 +321,7 @@ static void connect_port(LV2_Handle h, uint32_t port, void *data) {
   case PORT_LATENCY: p->latency_out = data; break;
   case PORT_TUNING: p->tuning = data; break;
   case PORT_TUNING_OUT: p->tuning_out = data; break;
+  case PORT_FREEWHEEL: p->freewheel = data; break;
   default: break;
   }
 }
@@ -309,6 +333,7 @@ static void activate(LV2_Handle h) {
   if (p->stream) chordlet_stream_reset(p->stream);
   p->have_shown = false;
   p->n_sounding = 0;
+  p->freewheeling = false;
 }
 
 static void deactivate(LV2_Handle h) { (void)h; }
@@ -428,6 +453,65 @@ static void show(plugin *p, const chordlet_event *e, uint32_t midi_capacity) {
   if (p->midi_out) midi_change(p, p->midi_out, midi_capacity, e);
 }
 
+/* The threshold control, 0..1 (NaN and below 0: 0). */
+static float threshold_control(const float *port) {
+  const float v = port ? *port : 0.0f;
+  if (!(v > 0.0f)) return 0.0f;
+  return v > 1.0f ? 1.0f : v;
+}
+
+/* Logs frames or events a stream lost since the last line, when the count
+ * has at least doubled (a worker that stays behind would otherwise log on
+ * every job). Not real time: the worker thread, or run() while freewheeling. */
+static void report_drops(plugin *p, chordlet_stream *stream) {
+  if (p->drops_stream != stream) {
+    p->drops_stream = stream;
+    p->frames_logged = p->events_logged = 0;
+  }
+  const unsigned long long frames = chordlet_stream_frames_dropped(stream);
+  const unsigned long long events = chordlet_stream_events_dropped(stream);
+  if (frames > 2 * p->frames_logged || events > 2 * p->events_logged) {
+    lv2_log_warning(&p->logger,
+                    "chordlet: the network fell behind the audio: %llu feature frames and %llu chord changes lost "
+                    "so far (the readout restarts after each gap)\n",
+                    frames, events);
+    p->frames_logged = frames;
+    p->events_logged = events;
+  }
+}
+
+/* Freewheeling only: waits for a network job queued before the pass began
+ * (the stream's worker side takes one thread at a time), which a
+ * freewheeling host allows, but not forever (a host may pause its worker):
+ * false after about 2 s. */
+static bool worker_idle(plugin *p) {
+  for (int k = 0; k < 2000 && atomic_load_explicit(&p->run_in_flight, memory_order_acquire); k++)
+    nanosleep(&(struct timespec){0, 1000000}, NULL);
+  return !atomic_load_explicit(&p->run_in_flight, memory_order_acquire);
+}
+
+/* Freewheeling only: the network on every frame waiting, here; if the
+ * worker is still busy, the frames go to it as in real time. */
+static void run_network_now(plugin *p) {
+  if (!worker_idle(p)) return;
+  chordlet_stream_work(p->stream); /* the ring's capacity: more than a block completes (run() slices) */
+  report_drops(p, p->stream);
+}
+
+/* A freewheel pass begins: forget the audio before it (its timeline starts
+ * now), end the chord's notes, show nothing until the pass decides. The
+ * worker is let finish first, so the reset lands between two of its calls
+ * and the pass starts exactly as a new stream. */
+static void start_pass(plugin *p, uint32_t midi_capacity) {
+  worker_idle(p);
+  if (p->stream) chordlet_stream_reset(p->stream);
+  if (p->midi_out)
+    for (int i = 0; i < p->n_sounding; i++)
+      midi_write(p, p->midi_out, midi_capacity, (const uint8_t[3]){0x80, p->sounding[i], 0});
+  p->n_sounding = 0;
+  p->have_shown = false;
+}
+
 static void run(LV2_Handle h, uint32_t n) {
   plugin *p = h;
   /* Audio through, untouched (in place is fine). */
@@ -448,6 +532,10 @@ static void run(LV2_Handle h, uint32_t n) {
     p->midi_out->body.pad = 0;
   }
 
+  const bool freewheel = p->freewheel && *p->freewheel > 0.5f;
+  if (freewheel && !p->freewheeling) start_pass(p, midi_capacity);
+  p->freewheeling = freewheel;
+
   read_control(p);
   const int smoothing = p->smoothing ? clamp_smoothing(*p->smoothing) : p->smoothing_applied;
   if (p->model && smoothing != p->smoothing_applied && !atomic_load_explicit(&p->build_pending, memory_order_acquire)) {
@@ -467,7 +555,26 @@ static void run(LV2_Handle h, uint32_t n) {
   if (p->stream) {
     /* Cheap (an atomic store): the worker moves the front end when it differs. */
     chordlet_stream_set_tuning(p->stream, tuning_control(p->tuning));
-    chordlet_stream_process(p->stream, p->in, p->n_channels, n);
+    /* The stream holds changes below the threshold (the display keeps its
+     * chord: single notes, noise) and shows the chord at its next confident
+     * frame: the library's min_confidence, so a host sees the library's
+     * timeline. Cheap: an atomic store. */
+    chordlet_stream_set_min_confidence(p->stream, threshold_control(p->threshold));
+    if (freewheel) {
+      /* In slices the frame ring holds (half of it), so a huge block loses
+       * nothing either. */
+      const uint32_t slice = (uint32_t)(128 * chordlet_stream_hop(p->stream) * p->rate);
+      for (uint32_t done = 0; done < n;) {
+        const uint32_t len = n - done < slice ? n - done : slice;
+        const float *in[MAX_CHANNELS];
+        for (int c = 0; c < p->n_channels; c++) in[c] = p->in[c] ? p->in[c] + done : NULL;
+        chordlet_stream_process(p->stream, in, p->n_channels, len);
+        if (chordlet_stream_pending(p->stream) > 0) run_network_now(p);
+        done += len;
+      }
+    } else {
+      chordlet_stream_process(p->stream, p->in, p->n_channels, n);
+    }
     if (chordlet_stream_pending(p->stream) > 0 && !atomic_load_explicit(&p->run_in_flight, memory_order_acquire)) {
       job j = {.kind = JOB_RUN, .stream = p->stream};
       atomic_store_explicit(&p->run_in_flight, true, memory_order_release);
@@ -475,13 +582,8 @@ static void run(LV2_Handle h, uint32_t n) {
       if (p->schedule->schedule_work(p->schedule->handle, (uint32_t)offsetof(job, path), &j) != LV2_WORKER_SUCCESS)
         atomic_store_explicit(&p->run_in_flight, false, memory_order_release);
     }
-    const float threshold = p->threshold && *p->threshold > 0 ? *p->threshold : 0;
     chordlet_event e;
-    while (chordlet_stream_next_event(p->stream, &e)) {
-      /* Below the threshold the display holds its chord (single notes, noise). */
-      if (p->have_shown && e.confidence < threshold) continue;
-      show(p, &e, midi_capacity);
-    }
+    while (chordlet_stream_next_event(p->stream, &e)) show(p, &e, midi_capacity);
   }
 
   const chordlet_event *e = p->have_shown ? &p->shown : NULL;
@@ -508,6 +610,7 @@ static LV2_Worker_Status work(LV2_Handle h, LV2_Worker_Respond_Function respond,
   switch (j.kind) {
   case JOB_RUN:
     chordlet_stream_work(j.stream);
+    report_drops(p, j.stream);
     atomic_store_explicit(&p->run_in_flight, false, memory_order_release);
     return LV2_WORKER_SUCCESS;
   case JOB_BUILD: {

@@ -5,18 +5,30 @@
       test_lv2_host's synthesized progression (C Am F G Dm Em F C, piano-like
       tones, the same formula as progression() in tests/test_lv2_host.c) as a
       16-bit WAV, and its chords as a .lab.
-  ardour_chords.py score ROWS TRACK RATE LAB [STREAM_EVENTS]
+  ardour_chords.py preroll ROWS TRACK
+      The samples the plugin ran while Ardour freewheeled before the export
+      rolled (Ardour's export pre-roll, silence): the cycles with the
+      freewheel port at 1 before the first rolling one. The plugin starts a
+      new timeline when the port rises, so the library is run on this much
+      silence before the audio to hear exactly what the plugin heard.
+  ardour_chords.py score ROWS TRACK RATE LAB [STREAM_EVENTS [PREROLL]]
       ROWS: the "ROW" lines of tests/ardour_session.lua's export step (per
-      cycle: track, transport sample, samples, chord, confidence, latency ms).
+      cycle: track, transport sample, samples, chord, confidence, latency ms,
+      freewheel port).
       The measure of test_lv2_host: the chord output at the end of the cycle
       that holds each 20 ms point, against the reference chord one declared
       latency earlier, over the points whose shifted time falls inside a
       labelled chord (lead-in and tail of N excluded when the .lab's first/last
       segment is N and EXCLUDE_N=1). Prints one line of key=value:
       agreement (exact 170-class chord), root (root agreement), latency_ms,
-      block, hops; with STREAM_EVENTS (pkgconfig_stream's output on the same
-      audio: TIME, HARTE, CONFIDENCE per change, times in audio time) also
-      library (the Ardour timeline against the library's own, same points) and
+      block, hops, freewheel (1: the port was 1 on every rolling cycle); with
+      STREAM_EVENTS (pkgconfig_stream's output on PREROLL samples of silence
+      and then the same audio: TIME, HARTE, CONFIDENCE per change) also
+      library (the Ardour chord output at the end of each cycle against the
+      library's chord decided by then: an event is decided, and shown, when
+      the input reaches its time + latency - one hop, or up to a hop later,
+      when the frame that decides it leaves the front end; within that hop
+      either chord counts; same points) and
       library_agreement (the library's own timeline against the .lab).
 """
 import math
@@ -101,18 +113,48 @@ def at(segs, t):
     return None
 
 
-def score(rows_path, track, rate, lab_path, stream_path=None):
+def read_rows(rows_path, track):
+    """(transport sample, samples, chord, confidence, latency ms, freewheel) per cycle."""
     rows = []
     for line in open(rows_path):
         p = line.split()
-        if len(p) == 7 and p[0] == "ROW" and p[1] == track:
-            rows.append((int(p[2]), int(p[3]), int(p[4]), float(p[5]), float(p[6])))
+        if len(p) == 8 and p[0] == "ROW" and p[1] == track:
+            rows.append((int(p[2]), int(p[3]), int(p[4]), float(p[5]), float(p[6]), int(p[7])))
+    return rows
+
+
+def rolling_indices(rows):
+    """Cycles whose transport position advances by their length (export's
+    pre-roll and the stopped cycles at the end are left out)."""
+    return [i for i, r in enumerate(rows) if i + 1 < len(rows) and rows[i + 1][0] == r[0] + r[1]]
+
+
+def rolling_rows(rows):
+    return [rows[i] for i in rolling_indices(rows)]
+
+
+def preroll(rows_path, track):
+    rows = read_rows(rows_path, track)
+    rolling = rolling_indices(rows)
+    if not rolling:
+        print(0)
+        return 1
+    first = rolling[0]  # (rows of the pre-roll are alike: look them up by place)
+    n = 0
+    for r in reversed(rows[:first]):
+        if r[5] != 1:
+            break
+        n += r[1]
+    print(n)
+    return 0
+
+
+def score(rows_path, track, rate, lab_path, stream_path=None, lead=0):
+    rows = read_rows(rows_path, track)
     if not rows:
         print("rows=0")
         return 1
-    # The rolling part: cycles whose transport position advances by their length
-    # (export's pre-roll and the stopped cycles at the end are left out).
-    rolling = [r for i, r in enumerate(rows) if i + 1 < len(rows) and rows[i + 1][0] == r[0] + r[1]]
+    rolling = rolling_rows(rows)
     segs = read_lab(lab_path)
     exclude_n = os.environ.get("EXCLUDE_N") == "1"
     lo, hi = segs[0][0], segs[-1][1]
@@ -123,13 +165,14 @@ def score(rows_path, track, rate, lab_path, stream_path=None):
     latency = rolling[-1][4] / 1e3
     hop = 0.02
     # chord at each 20 ms point: the output at the end of the cycle holding it
-    at_hop = {}
-    for pos, n, chord, conf, lat in rolling:
+    at_hop, end_at_hop = {}, {}
+    for pos, n, chord, conf, lat, fw in rolling:
         end = pos + n
         k0 = math.ceil(pos / (hop * rate) - 1e-9)
         k = k0
         while k * hop * rate < end:
             at_hop[k] = chord
+            end_at_hop[k] = end
             k += 1
     lib = None
     if stream_path:
@@ -137,7 +180,8 @@ def score(rows_path, track, rate, lab_path, stream_path=None):
         for line in open(stream_path):
             p = line.split("\t")
             if len(p) >= 2:
-                lib.append((float(p[0]), chord_index(p[1].strip())))
+                # the library heard `lead` samples of silence first: back to the region's time
+                lib.append((float(p[0]) - lead / rate, chord_index(p[1].strip())))
     good = good_root = same_lib = lib_good = total = 0
     for k in sorted(at_hop):
         t = k * hop - latency
@@ -150,15 +194,23 @@ def score(rows_path, track, rate, lab_path, stream_path=None):
         good += at_hop[k] == ref
         good_root += root_of(at_hop[k]) == root_of(ref)
         if lib is not None:
-            mine = N
+            mine = shown = N
+            before = None
             for time, c in lib:
                 if time <= t:
                     mine = c
-            same_lib += at_hop[k] == mine
+                # decided when the input reaches time + latency - hop; the frame
+                # that decides it leaves the front end within a hop after that
+                decided = round((time + latency - hop) * rate)
+                if decided <= end_at_hop[k]:
+                    before = shown if decided > end_at_hop[k] - hop * rate else None
+                    shown = c
+            same_lib += at_hop[k] == shown or at_hop[k] == before
             lib_good += mine == ref
     blocks = sorted({r[1] for r in rolling})
+    freewheel = int(all(r[5] == 1 for r in rolling))
     out = f"agreement={good / max(total, 1):.4f} root={good_root / max(total, 1):.4f} latency_ms={latency * 1e3:.0f} " \
-          f"block={'/'.join(map(str, blocks))} hops={total} cycles={len(rolling)}"
+          f"block={'/'.join(map(str, blocks))} hops={total} cycles={len(rolling)} freewheel={freewheel}"
     if lib is not None:
         out += f" library={same_lib / max(total, 1):.4f} library_agreement={lib_good / max(total, 1):.4f}"
     print(out)
@@ -168,8 +220,11 @@ def score(rows_path, track, rate, lab_path, stream_path=None):
 if __name__ == "__main__":
     if len(sys.argv) == 5 and sys.argv[1] == "progression":
         progression(int(sys.argv[2]), sys.argv[3], sys.argv[4])
-    elif len(sys.argv) in (6, 7) and sys.argv[1] == "score":
-        sys.exit(score(sys.argv[2], sys.argv[3], int(sys.argv[4]), sys.argv[5], *sys.argv[6:]))
+    elif len(sys.argv) == 4 and sys.argv[1] == "preroll":
+        sys.exit(preroll(sys.argv[2], sys.argv[3]))
+    elif len(sys.argv) in (6, 7, 8) and sys.argv[1] == "score":
+        sys.exit(score(sys.argv[2], sys.argv[3], int(sys.argv[4]), sys.argv[5], *sys.argv[6:7],
+                       *[int(v) for v in sys.argv[7:8]]))
     else:
         print(__doc__)
         sys.exit(2)

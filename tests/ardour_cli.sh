@@ -9,8 +9,8 @@
 #     (a copy of the shipped model, outside the bundle), threshold 0.05 and
 #     smoothing 6, and a probe after it (tests/ardour_probe.lua, a Lua DSP
 #     processor that records the plugin's chord, confidence and latency
-#     outputs every cycle); a take is recorded on both tracks (Dummy backend,
-#     50x speed); saved and closed.
+#     outputs and its freewheel port every cycle); a take is recorded on both
+#     tracks (Dummy backend, 50x speed); saved and closed.
 #     Ardour 7.3's Lua cannot import a file (Editor:do_import is the GUI's;
 #     Session:import_files came later), so the audio goes in as a take: this
 #     script writes the demo (examples/synth0046.flac, resampled to 44.1 kHz)
@@ -18,25 +18,30 @@
 #     same length and format Ardour recorded, while the session is closed.
 #  2. export: reopened (the plugin instantiated on a session load, its state
 #     restored before run()); the regions and the preset's parameters are
-#     checked; the session is exported (SimpleExport, WAV: Ardour freewheels,
-#     faster than real time); the probes' rows are printed; the demo's plugin
-#     gets new parameter values (threshold 0.1, smoothing 3); saved, closed.
+#     checked, the regions' fade-ins switched off; the session is exported
+#     (SimpleExport, WAV: Ardour freewheels, faster than real time, and sets
+#     the plugin's lv2:freeWheeling port; it also runs LV2 workers at once
+#     then); the probes' rows are printed; the demo's plugin gets new
+#     parameter values (threshold 0.1, smoothing 3); saved, closed.
 #  3. reopen: the new values are back; the plugin's saved LV2 state names the
 #     model copy (Ardour keeps a copy in the session's plugins/ folder).
-# Checked (tests/ardour_chords.py): on the progression, the chord output agrees
-# with the truth one declared latency earlier on >= 85 % of the 20 ms points
-# (test_lv2_host's measure; it asks 90 % of its own host); on the demo, the
-# same measure against examples/synth0046.lab is within 5 points of what the
-# library itself gets (tests/pkgconfig_stream.c on the same audio with the
-# same smoothing and threshold, through libchordlet.a), its root agreement is
-# >= 0.7, and Ardour's chord timeline equals the library's on >= 75 % of the
-# points. (The live model names the exact chord of this demo, rich in rare
-# chords, about 56-60 % of the time in any host, so the 85 % bar is the
-# progression's. Ardour's demo timeline matches the library's changes within
-# a block, but some low-confidence decisions differ, about 15 % of the time,
-# whatever grid phase the library is run at: not understood yet, see the
-# report of issue 18.) The latency output is the stream's with smoothing 6;
-# no error from the plugin in Ardour's log.
+# Checked (tests/ardour_chords.py): the freewheel port is 1 on every cycle of
+# the export; on the progression, the chord output agrees with the truth one
+# declared latency earlier on >= 85 % of the 20 ms points (test_lv2_host's
+# measure; it asks 90 % of its own host); on the demo, the same measure
+# against examples/synth0046.lab is within 5 points of what the library
+# itself gets (tests/pkgconfig_stream.c, through libchordlet.a, with the same
+# smoothing and threshold, on what the plugin heard: Ardour's export pre-roll
+# of silence, which the plugin's pass starts with, then the audio), its root
+# agreement is >= 0.7, and Ardour's chord output at the end of each cycle
+# equals the chord the library had decided by then on >= 99.5 % of the points
+# (measured: all of them; before the freewheel port, 81-85 %, varying from run
+# to run: the stream carried what it heard before the export, its tuning
+# tracker included, and the plugin's threshold held a change the library
+# shows at its next confident frame). (The live model names the exact chord
+# of this demo, rich in rare chords, about 56-60 % of the time in any host, so
+# the 85 % bar is the progression's.) The latency output is the stream's with
+# smoothing 6; no error from the plugin in Ardour's log.
 # The notify port's events and the MIDI output are not read: Ardour's Lua has
 # no access to a plugin's atom ports, and on an audio track with strict I/O a
 # plugin's MIDI output is dropped (test_lv2_host checks both in a lilv host).
@@ -81,13 +86,16 @@ TTL
 # Ardour finds LV2 plugins through LV2_PATH (lilv); its user folders in HOME.
 export LV2_PATH="$BUNDLE/..:$TMP/presets" HOME="$TMP/home" XDG_CONFIG_HOME="$TMP/home/.config"
 ardour() { # STEP [ARGS]: one ardour7-lua process; its output in $TMP/STEP.out
-  # Line-buffered: ardour7-lua 7.3 now and then aborts in its teardown, after
-  # the script has finished ("double free or corruption" on exit); a step
-  # counts when it printed DONE, and the abort is reported.
+  # Line-buffered: ardour7-lua 7.3 aborts in about half of the export steps
+  # inside close_session ("double free or corruption"), with the old plugin as
+  # with this one, after the session was saved. A step counts when it printed
+  # SAVED (its session is on disk, and the next step loads and checks it) and
+  # no FAIL; the abort is reported. The plugin's own cleanup is checked under
+  # ASan in test_lv2_host and under valgrind in ui_jalv.
   timeout 300 stdbuf -oL ardour7-lua "$SRC/tests/ardour_session.lua" "$@" >"$TMP/$1.out" 2>&1
   status=$?
-  [ $status -ne 0 ] && grep -q "^DONE $1" "$TMP/$1.out" && echo "# ardour7-lua $1: exit $status after the step was done (teardown)"
-  if ! grep -q "^DONE $1" "$TMP/$1.out" || grep -q '^FAIL' "$TMP/$1.out"; then
+  [ $status -ne 0 ] && grep -q "^SAVED $1" "$TMP/$1.out" && echo "# ardour7-lua $1: exit $status after the session was saved (Ardour's teardown)"
+  if ! grep -q "^SAVED $1" "$TMP/$1.out" || grep -q '^FAIL' "$TMP/$1.out"; then
     bad "ardour7-lua $1 (exit $status):"; grep -v '^ROW' "$TMP/$1.out" | tail -20
     exit 1
   fi
@@ -132,16 +140,21 @@ exported=$(find "$SESSION/export" -name '*.wav' | head -n 1)
 [ -n "$exported" ] && [ "$(soxi -s "$exported" 2>/dev/null)" -gt $((RATE * 30)) ] \
   && ok "exported $(basename "$exported") ($(soxi -d "$exported"))" || bad "no export: $(grep -v ^ROW "$out" | tail -5)"
 
-# The library on the same audio, set as the demo's plugin was during the
-# export (smoothing 6, threshold 0.05): pkgconfig_stream through libchordlet.a.
+# The library on what the demo's plugin heard in the export (Ardour's pre-roll
+# of silence, then the demo), set as the plugin was (smoothing 6, threshold
+# 0.05): pkgconfig_stream through libchordlet.a.
+preroll=$(python3 "$SRC/tests/ardour_chords.py" preroll "$out" demo)
+[ "${preroll:-0}" -gt 0 ] && ok "the export's pre-roll: $preroll samples with the freewheel port at 1" \
+  || bad "no freewheeling cycles before the export rolled ('$preroll')"
+sox "$TMP/demo.wav" "$TMP/demo-preroll.wav" pad "${preroll:-0}s" 0 || bad "sox pad"
 # shellcheck disable=SC2046 # pkg-config's flags are words
 cc -std=c11 -I"$SRC/include" -o "$TMP/stream" "$SRC/tests/pkgconfig_stream.c" "$BUILD/libchordlet.a" \
   $(pkg-config --cflags --libs fftw3f sndfile soxr openblas zlib) -lm 2>"$TMP/cc.log" || bad "cc: $(cat "$TMP/cc.log")"
-"$TMP/stream" "$MODEL" "$TMP/demo.wav" 6 0.05 >"$TMP/stream.txt" 2>"$TMP/stream.err" || bad "stream: $(cat "$TMP/stream.err")"
+"$TMP/stream" "$MODEL" "$TMP/demo-preroll.wav" 6 0.05 >"$TMP/stream.txt" 2>"$TMP/stream.err" || bad "stream: $(cat "$TMP/stream.err")"
 lib_latency=$(sed -n 's/.*latency \([0-9]*\) ms.*/\1/p' "$TMP/stream.err")
 
 prog=$(python3 "$SRC/tests/ardour_chords.py" score "$out" progression $RATE "$TMP/progression.lab" 2>&1)
-demo=$(python3 "$SRC/tests/ardour_chords.py" score "$out" demo $RATE "$SRC/examples/synth0046.lab" "$TMP/stream.txt" 2>&1)
+demo=$(python3 "$SRC/tests/ardour_chords.py" score "$out" demo $RATE "$SRC/examples/synth0046.lab" "$TMP/stream.txt" "${preroll:-0}" 2>&1)
 echo "# progression: $prog"
 echo "# demo: $demo"
 val() { echo "$2" | tr ' ' '\n' | sed -n "s/^$1=//p"; }
@@ -151,9 +164,12 @@ a=$(val agreement "$prog")
   || bad "progression: agreement '$a' < 0.85 ($prog)"
 d=$(val agreement "$demo") lib=$(val library "$demo") libref=$(val library_agreement "$demo") lat=$(val latency_ms "$demo")
 root=$(val root "$demo")
-[ -n "$lib" ] && awk -v a="$lib" 'BEGIN { exit !(a >= 0.75) }' \
-  && ok "demo: Ardour's chord timeline equals the library's on $lib of the time (>= 0.75)" \
-  || bad "demo: Ardour's chords against the library's: '$lib' < 0.75 ($demo)"
+[ "$(val freewheel "$demo")" = 1 ] && [ "$(val freewheel "$prog")" = 1 ] \
+  && ok "Ardour set the plugin's freewheel port on every cycle of the export" \
+  || bad "the freewheel port was not 1 throughout the export (demo '$(val freewheel "$demo")', progression '$(val freewheel "$prog")')"
+[ -n "$lib" ] && awk -v a="$lib" 'BEGIN { exit !(a >= 0.995) }' \
+  && ok "demo: Ardour's chord output equals the library's decisions on $lib of the time (>= 0.995)" \
+  || bad "demo: Ardour's chords against the library's: '$lib' < 0.995 ($demo)"
 [ -n "$d" ] && [ -n "$libref" ] && awk -v a="$d" -v b="$libref" -v r="$root" 'BEGIN { exit !(a >= b - 0.05 && r >= 0.7) }' \
   && ok "demo: agreement with synth0046.lab $d (the library's $libref; Ardour within 5 points), root $root (>= 0.7)" \
   || bad "demo: agreement with synth0046.lab '$d', the library's '$libref', root '$root'"

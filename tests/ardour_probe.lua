@@ -5,15 +5,16 @@ ardour {
 	license     = "MIT",
 	author      = "chordlet tests",
 	description = [[chordlet's tests/ardour_cli.sh only: passes the audio through and records, every
-cycle, the transport position, the cycle's length and the chord, confidence and latency outputs
-of the chordlet plugin on the track it is on (the track's first plugin), into shared memory
-that the session script reads back.]]
+cycle, the transport position, the cycle's length, the chord, confidence and latency outputs
+of the chordlet plugin on the track it is on (the track's first plugin) and the value Ardour
+gives its freewheel port, into shared memory that the session script reads back.]]
 }
 
--- Rows of 5 floats: transport sample, samples in the cycle, chord, confidence, latency (ms).
+-- Rows of 6 floats: transport sample, samples in the cycle, chord, confidence, latency (ms),
+-- freewheel (the plugin's lv2:freeWheeling port: 1 while Ardour exports).
 -- Floats hold sample positions exactly up to 2^24 (6 minutes at 44.1 kHz).
 local ROWS = 20000
-local W = 5
+local W = 6
 
 function dsp_ioconfig ()
 	return { { audio_in = 1, audio_out = 1 } }
@@ -42,12 +43,14 @@ function dsp_run (ins, outs, n_samples)
 	if chordlet:isnil () then return end
 	local pi = chordlet:to_insert ()
 	-- get_plugin_insert_param counts the control ports: 0 threshold, 1 smoothing,
-	-- 2 chord, 3 root, 4 quality, 5 bass, 6 confidence, 7 latency
+	-- 2 chord, 3 root, 4 quality, 5 bass, 6 confidence, 7 latency, 8 tuning,
+	-- 9 tuning_hz, 10 freewheel (the last port: the others keep their numbers)
 	local row = self:shmem ():to_float (1 + n * W):array ()
 	row[1] = Session:transport_sample ()
 	row[2] = n_samples
 	row[3] = ARDOUR.LuaAPI.get_plugin_insert_param (pi, 2, true)
 	row[4] = ARDOUR.LuaAPI.get_plugin_insert_param (pi, 6, true)
 	row[5] = ARDOUR.LuaAPI.get_plugin_insert_param (pi, 7, true)
+	row[6] = ARDOUR.LuaAPI.get_plugin_insert_param (pi, 10, true)
 	self:shmem ():atomic_set_int (0, n + 1)
 end

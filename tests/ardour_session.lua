@@ -82,6 +82,7 @@ if step == "create" then
 		end
 	end
 	Session:save_state ("", false, false, false, false, false)
+	print ("SAVED " .. step) -- the step's work is on disk: see ardour_cli.sh on teardown aborts
 	close_session ()
 
 elseif step == "export" then
@@ -92,6 +93,9 @@ elseif step == "export" then
 		local t = Session:route_by_name (name):to_track ()
 		for r in t:playlist ():region_list ():iter () do
 			print (string.format ("REGION %s %d %d", name, r:position ():samples (), r:length ():samples ()))
+			-- No fade-in (Ardour's default is 64 samples): the plugin hears the
+			-- file as it is, as the library does in the comparison.
+			r:to_audioregion ():set_fade_in_active (false)
 			len = math.max (len, r:length ():samples ())
 		end
 	end
@@ -109,8 +113,9 @@ elseif step == "export" then
 		local n = shm:atomic_get_int (0)
 		local rows = shm:to_float (1):array ()
 		for i = 0, n - 1 do
-			local b = i * 5
-			print (string.format ("ROW %s %d %d %d %.4f %.1f", name, rows[b + 1], rows[b + 2], rows[b + 3], rows[b + 4], rows[b + 5]))
+			local b = i * 6
+			print (string.format ("ROW %s %d %d %d %.4f %.1f %d", name, rows[b + 1], rows[b + 2], rows[b + 3], rows[b + 4],
+				rows[b + 5], rows[b + 6]))
 		end
 	end
 	-- New values, to be found after the next reopen.
@@ -119,12 +124,14 @@ elseif step == "export" then
 	ARDOUR.LuaAPI.set_processor_param (p, 1, 3)
 	print_params ("CHANGED")
 	Session:save_state ("", false, false, false, false, false)
+	print ("SAVED " .. step) -- the step's work is on disk: see ardour_cli.sh on teardown aborts
 	close_session ()
 
 elseif step == "reopen" then
 	if not load_session (dir, "chords") then print ("FAIL load_session") return end
 	print_params ("REOPENED")
 	Session:save_state ("", false, false, false, false, false)
+	print ("SAVED " .. step) -- the step's work is on disk: see ardour_cli.sh on teardown aborts
 	close_session ()
 else
 	print ("FAIL unknown step " .. tostring (step))

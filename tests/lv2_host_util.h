@@ -5,7 +5,8 @@
  * schedule_work must not lock: it is called on the audio thread) and whose
  * responses come back through another, delivered after run(), as jalv does.
  * A worker may also run jobs inline, inside schedule_work, as a host does
- * when freewheeling. Header-only (static functions): one includer per
+ * when freewheeling, or (job_delay_us) late: each job waits that long first,
+ * as a worker that cannot keep up with a host running run() flat out. Header-only (static functions): one includer per
  * program. */
 #ifndef CHORDLET_TESTS_LV2_HOST_UTIL_H
 #define CHORDLET_TESTS_LV2_HOST_UTIL_H
@@ -65,6 +66,7 @@ typedef struct host_worker {
   atomic_int stop;
   atomic_int busy;     /* a job is being worked on */
   atomic_int refuse_responses; /* > 0: the next responses fail as if the ring were full (tests) */
+  atomic_int job_delay_us;     /* > 0: the worker thread waits this long before each job (tests) */
   double busy_seconds; /* time inside work() (worker thread only) */
 } host_worker;
 
@@ -109,6 +111,8 @@ static void *host_worker_main(void *arg) {
       continue;
     }
     atomic_store(&w->busy, 1);
+    const int delay_us = atomic_load(&w->job_delay_us);
+    if (delay_us > 0) nanosleep(&(struct timespec){delay_us / 1000000, (long)(delay_us % 1000000) * 1000}, NULL);
     const double t0 = host_now();
     w->iface->work(lilv_instance_get_handle(w->instance), host_respond, w, m->size, m->data);
     w->busy_seconds += host_now() - t0;
@@ -130,6 +134,7 @@ static inline void host_worker_start(host_worker *w, LilvInstance *instance, int
   atomic_init(&w->stop, 0);
   atomic_init(&w->busy, 0);
   atomic_init(&w->refuse_responses, 0);
+  atomic_init(&w->job_delay_us, 0);
   w->busy_seconds = 0;
   if (threaded && w->iface) pthread_create(&w->thread, NULL, host_worker_main, w);
 }

@@ -19,7 +19,15 @@
  *    notify port reports the new path; a broken model file is refused with a
  *    message and the old model stays; state save/restore of the model path;
  *  - activate/deactivate (a restart), silence, DC, clipping and NaN input:
- *    finite outputs, N for silence. */
+ *    finite outputs, N for silence;
+ *  - freewheeling (the lv2:freeWheeling port): a host that runs run() flat
+ *    out with a worker that is late to every job gets, with the port set,
+ *    the chord changes (chord, confidence, time: bit for bit) and the chord
+ *    output of a host that runs the worker at once; without it the worker
+ *    falls behind, frames are lost, and the plugin logs a warning (from the
+ *    worker). run() makes no allocation, free or lock in real time, before
+ *    and after the pass; only while the port says freewheeling is it exempt
+ *    (it runs the network and may wait for the worker). */
 #define _GNU_SOURCE
 #include <stdlib.h>
 
@@ -29,6 +37,7 @@
 #include <lv2/atom/forge.h>
 #include <lv2/atom/util.h>
 #include <lv2/buf-size/buf-size.h>
+#include <lv2/log/log.h>
 #include <lv2/midi/midi.h>
 #include <lv2/options/options.h>
 #include <lv2/patch/patch.h>
@@ -72,6 +81,32 @@ static void queue_draw(void *handle) {
   atomic_fetch_add(&queue_draw_calls, 1);
 }
 
+/* ---------------------------------------------------------------- log:log */
+
+/* The plugin's log lines: counted, the last warning kept (the worker thread
+ * writes; the tests read after the worker is idle), and echoed to stderr. */
+static atomic_int log_warnings;
+static char last_warning[512];
+static LV2_URID log_Warning;
+static int log_vprintf(LV2_Log_Handle handle, LV2_URID type, const char *fmt, va_list ap) {
+  (void)handle;
+  va_list copy;
+  va_copy(copy, ap);
+  if (type == log_Warning) {
+    vsnprintf(last_warning, sizeof last_warning, fmt, copy);
+    atomic_fetch_add(&log_warnings, 1);
+  }
+  va_end(copy);
+  return vfprintf(stderr, fmt, ap);
+}
+static int log_printf(LV2_Log_Handle handle, LV2_URID type, const char *fmt, ...) {
+  va_list ap;
+  va_start(ap, fmt);
+  const int n = log_vprintf(handle, type, fmt, ap);
+  va_end(ap);
+  return n;
+}
+
 /* ------------------------------------------------------------ the host */
 
 typedef struct host {
@@ -84,14 +119,15 @@ typedef struct host {
   LV2_Worker_Schedule sched;
   int32_t max_block;
   LV2_Options_Option options[2];
-  LV2_Feature f_map, f_unmap, f_sched, f_options, f_queue_draw;
+  LV2_Feature f_map, f_unmap, f_sched, f_options, f_queue_draw, f_log;
   inline_queue_draw queue_draw;
-  const LV2_Feature *features[6];
+  LV2_Log_Log log;
+  const LV2_Feature *features[7];
   int n_channels;
   float *in[2], *out[2];
   float controls[32];
   uint32_t port_threshold, port_smoothing, port_chord, port_root, port_quality, port_bass, port_confidence,
-      port_latency, port_control, port_notify, port_midi, port_tuning, port_tuning_hz;
+      port_latency, port_control, port_notify, port_midi, port_tuning, port_tuning_hz, port_freewheel;
   union {
     LV2_Atom_Sequence seq;
     uint64_t align; /* events hold 64-bit times: 8-byte alignment */
@@ -99,7 +135,8 @@ typedef struct host {
   } control, notify, midi;
   LV2_Atom_Forge forge;
   LV2_URID atom_Sequence, atom_Object, atom_Path, atom_URID, atom_String, atom_Int, patch_Set, patch_property,
-      patch_value, chordlet_model, chordlet_error, ChordChange, chordlet_name, chordlet_chord, midi_Event;
+      patch_value, chordlet_model, chordlet_error, ChordChange, chordlet_name, chordlet_chord, midi_Event,
+      chordlet_confidence, chordlet_time, atom_Float, atom_Double;
 } host;
 
 static uint32_t port_index(host *h, const char *symbol) {
@@ -136,7 +173,11 @@ static int host_open(host *h, LilvWorld *world, const char *uri, double rate, in
   h->queue_draw = (inline_queue_draw){NULL, queue_draw};
   h->f_queue_draw = (LV2_Feature){INLINEDISPLAY "#queue_draw", &h->queue_draw};
   h->features[4] = &h->f_queue_draw;
-  h->features[5] = NULL;
+  log_Warning = map_uri(NULL, LV2_LOG__Warning);
+  h->log = (LV2_Log_Log){NULL, log_printf, log_vprintf};
+  h->f_log = (LV2_Feature){LV2_LOG__log, &h->log};
+  h->features[5] = &h->f_log;
+  h->features[6] = NULL;
   h->instance = lilv_plugin_instantiate(h->plugin, rate, h->features);
   CHECK(h->instance != NULL, "%s does not instantiate at %.0f Hz", uri, rate);
   if (!h->instance) return -1;
@@ -167,9 +208,14 @@ static int host_open(host *h, LilvWorld *world, const char *uri, double rate, in
   h->port_midi = port_index(h, "midi_out");
   h->port_tuning = port_index(h, "tuning");
   h->port_tuning_hz = port_index(h, "tuning_hz");
-  const uint32_t ctl[] = {h->port_threshold, h->port_smoothing, h->port_chord, h->port_root, h->port_quality,
-                          h->port_bass, h->port_confidence, h->port_latency, h->port_tuning, h->port_tuning_hz};
-  for (int i = 0; i < 10; i++) lilv_instance_connect_port(h->instance, ctl[i], &h->controls[ctl[i]]);
+  /* Last in the list (the older ports keep their indices). */
+  h->port_freewheel = port_index(h, "freewheel");
+  CHECK(h->port_freewheel == lilv_plugin_get_num_ports(h->plugin) - 1, "the freewheel port is not the last");
+  const uint32_t ctl[] = {h->port_threshold, h->port_smoothing, h->port_chord, h->port_root,
+                          h->port_quality,   h->port_bass,      h->port_confidence, h->port_latency,
+                          h->port_tuning,    h->port_tuning_hz, h->port_freewheel};
+  for (int i = 0; i < 11; i++) lilv_instance_connect_port(h->instance, ctl[i], &h->controls[ctl[i]]);
+  h->controls[h->port_freewheel] = 0;
   h->controls[h->port_tuning] = 0; /* auto */
   h->controls[h->port_threshold] = 0;
   h->controls[h->port_smoothing] = 4;
@@ -192,6 +238,10 @@ static int host_open(host *h, LilvWorld *world, const char *uri, double rate, in
   h->chordlet_name = map_uri(NULL, "urn:chordlet#name");
   h->chordlet_chord = map_uri(NULL, "urn:chordlet#chord");
   h->midi_Event = map_uri(NULL, LV2_MIDI__MidiEvent);
+  h->chordlet_confidence = map_uri(NULL, "urn:chordlet#confidence");
+  h->chordlet_time = map_uri(NULL, "urn:chordlet#time");
+  h->atom_Float = map_uri(NULL, LV2_ATOM__Float);
+  h->atom_Double = map_uri(NULL, LV2_ATOM__Double);
   /* an empty control sequence */
   lv2_atom_forge_set_buffer(&h->forge, h->control.bytes, sizeof h->control.bytes);
   LV2_Atom_Forge_Frame f;
@@ -216,6 +266,8 @@ static void host_close(host *h) {
 typedef struct outputs {
   int n_changes, last_change_chord;
   int changes[64]; /* the chords of the first 64 changes, in order */
+  float confidences[64];
+  double times[64];
   char last_name[32];
   char model_path[512], error[512];
   int note_ons, note_offs, offs_after_on, last_on_notes[8], n_last_on;
@@ -226,11 +278,17 @@ static void read_outputs(host *h, outputs *o) {
     if (ev->body.type != h->atom_Object) continue;
     const LV2_Atom_Object *obj = (const LV2_Atom_Object *)&ev->body;
     if (obj->body.otype == h->ChordChange) {
-      const LV2_Atom *name = NULL, *chord = NULL;
-      lv2_atom_object_get(obj, h->chordlet_name, &name, h->chordlet_chord, &chord, 0);
+      const LV2_Atom *name = NULL, *chord = NULL, *confidence = NULL, *time = NULL;
+      lv2_atom_object_get(obj, h->chordlet_name, &name, h->chordlet_chord, &chord, h->chordlet_confidence, &confidence,
+                          h->chordlet_time, &time, 0);
       if (name && name->type == h->atom_String && chord && chord->type == h->atom_Int) {
         o->last_change_chord = ((const LV2_Atom_Int *)chord)->body;
-        if (o->n_changes < 64) o->changes[o->n_changes] = o->last_change_chord;
+        if (o->n_changes < 64) {
+          o->changes[o->n_changes] = o->last_change_chord;
+          o->confidences[o->n_changes] =
+              confidence && confidence->type == h->atom_Float ? ((const LV2_Atom_Float *)confidence)->body : -1.0f;
+          o->times[o->n_changes] = time && time->type == h->atom_Double ? ((const LV2_Atom_Double *)time)->body : -1.0;
+        }
         o->n_changes++;
         snprintf(o->last_name, sizeof o->last_name, "%s", (const char *)LV2_ATOM_BODY_CONST(name));
       }
@@ -692,6 +750,115 @@ static void test_swap_state_junk(LilvWorld *world) {
   free(x);
 }
 
+/* ------------------------------------------------------------ freewheel */
+
+static int same_changes(const outputs *a, const outputs *b) {
+  const int n = a->n_changes < 64 ? a->n_changes : 64;
+  return a->n_changes == b->n_changes && memcmp(a->changes, b->changes, sizeof(int) * (size_t)n) == 0 &&
+         memcmp(a->confidences, b->confidences, sizeof(float) * (size_t)n) == 0 &&
+         memcmp(a->times, b->times, sizeof(double) * (size_t)n) == 0;
+}
+
+/* Plays the song with no pacing: the host runs run() as fast as it can. */
+static long play_flat_out(host *h, const float *x, size_t n, double rate, size_t block, song_result *r) {
+  memset(r, 0, sizeof *r);
+  const double hop = 0.02;
+  r->n_hops = (int)(n / rate / hop);
+  r->chord_at_hop = calloc((size_t)r->n_hops + 1, sizeof(int));
+  int next_hop = 0;
+  long calls = 0;
+  for (size_t done = 0; done < n; done += block) {
+    const size_t len = n - done < block ? n - done : block;
+    memcpy(h->in[0], x + done, len * sizeof(float));
+    calls += host_run(h, (uint32_t)len, 1);
+    read_outputs(h, &r->out);
+    while (next_hop < r->n_hops && next_hop * hop * rate < (double)(done + len))
+      r->chord_at_hop[next_hop++] = (int)h->controls[h->port_chord];
+  }
+  return calls;
+}
+
+static void test_freewheel(LilvWorld *world) {
+  const double rate = 44100;
+  const size_t block = 512;
+  size_t n;
+  float *x = progression(rate, &n);
+  /* The reference: the worker runs at once (inside schedule_work), in real
+   * time (the port at 0). */
+  song_result ref, fw, rt;
+  host h;
+  if (host_open(&h, world, MONO, rate, 0)) return;
+  h.controls[h.port_threshold] = 0.05f;
+  play_flat_out(&h, x, n, rate, block, &ref);
+  host_close(&h);
+
+  /* A worker 20 ms late to every job, a host flat out. First some real time
+   * (the port at 0), which leaves a job in flight on the late worker; then
+   * the port says freewheeling: the pass starts a new timeline, and run()
+   * runs the network itself. */
+  if (host_open(&h, world, MONO, rate, 1)) return;
+  h.controls[h.port_threshold] = 0.05f;
+  atomic_store(&h.worker.job_delay_us, 20000);
+  atomic_store(&log_warnings, 0);
+  song_result before;
+  const long rt_before = play_flat_out(&h, x, (size_t)rate, rate, block, &before);
+  free(before.chord_at_hop);
+  h.controls[h.port_freewheel] = 1;
+  const long fw_calls = play_flat_out(&h, x, n, rate, block, &fw);
+  const int fw_warnings = atomic_load(&log_warnings);
+  /* The pass is over: real time again, the RT rules again. */
+  h.controls[h.port_freewheel] = 0;
+  atomic_store(&h.worker.job_delay_us, 0);
+  host_worker_idle(&h.worker);
+  long rt_after = 0;
+  for (size_t done = 0; done < (size_t)rate; done += block) {
+    memcpy(h.in[0], x + done, block * sizeof(float));
+    rt_after += host_run(&h, (uint32_t)block, 1);
+    pace(&h, block, rate);
+  }
+  host_close(&h);
+  int same_timeline = ref.n_hops == fw.n_hops;
+  for (int k = 0; same_timeline && k < ref.n_hops; k++) same_timeline = ref.chord_at_hop[k] == fw.chord_at_hop[k];
+  printf("freewheel, a worker 20 ms late, run() flat out: %d chord changes (the inline worker's: %d), bit-identical %d, "
+         "the same chord output at every 20 ms point %d; %d warnings; run(): %ld allocations/frees/locks before the "
+         "pass, %ld during it (exempt), %ld after it\n",
+         fw.out.n_changes, ref.out.n_changes, same_changes(&fw.out, &ref.out), same_timeline, fw_warnings, rt_before,
+         fw_calls, rt_after);
+  CHECK(ref.out.n_changes >= N_CHORDS, "the reference has only %d changes", ref.out.n_changes);
+  CHECK(same_changes(&fw.out, &ref.out), "freewheeling: %d changes, not bit-identical to the inline worker's %d",
+        fw.out.n_changes, ref.out.n_changes);
+  CHECK(same_timeline, "freewheeling: the chord output differs from the inline worker's");
+  CHECK(fw_warnings == 0, "freewheeling: %d warnings ('%s')", fw_warnings, last_warning);
+  if (!UNDER_ASAN) {
+    CHECK(rt_before == 0, "run() before the pass made %ld allocations/frees/locks", rt_before);
+    CHECK(rt_after == 0, "run() after the pass (the port back at 0) made %ld allocations/frees/locks", rt_after);
+  }
+
+  /* The same late worker in real time: it falls behind, frames are lost, and
+   * the plugin says so (from the worker), while run() stays clean. */
+  if (!host_open(&h, world, MONO, rate, 1)) {
+    h.controls[h.port_threshold] = 0.05f;
+    atomic_store(&h.worker.job_delay_us, 20000);
+    atomic_store(&log_warnings, 0);
+    const long calls = play_flat_out(&h, x, n, rate, block, &rt);
+    atomic_store(&h.worker.job_delay_us, 0);
+    host_worker_idle(&h.worker);
+    int same = 0;
+    for (int k = 0; k < rt.n_hops && k < ref.n_hops; k++) same += rt.chord_at_hop[k] == ref.chord_at_hop[k];
+    printf("real time, the same late worker: %d changes, the chord output the inline worker's at %.1f %% of the "
+           "points; %d warnings: %s",
+           rt.out.n_changes, 100.0 * same / (ref.n_hops ? ref.n_hops : 1), atomic_load(&log_warnings), last_warning);
+    CHECK(atomic_load(&log_warnings) > 0 && strstr(last_warning, "feature frames") != NULL,
+          "frames lost to a late worker were not reported (%d warnings)", atomic_load(&log_warnings));
+    if (!UNDER_ASAN) CHECK(calls == 0, "run() with a late worker made %ld allocations/frees/locks", calls);
+    host_close(&h);
+    free(rt.chord_at_hop);
+  }
+  free(ref.chord_at_hop);
+  free(fw.chord_at_hop);
+  free(x);
+}
+
 int main(int argc, char **argv) {
   (void)argc;
 #if !UNDER_ASAN
@@ -730,6 +897,7 @@ int main(int argc, char **argv) {
   test_song(world, 44100);
   test_song(world, 48000);
   test_swap_state_junk(world);
+  test_freewheel(world);
 
   lilv_world_free(world);
   host_free_uris();
