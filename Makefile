@@ -17,7 +17,8 @@
 # DESTDIR and the folders below (BINDIR, LIBDIR, LV2DIR, ...).
 
 CC      ?= cc
-BUILD   ?= build
+# MPI=1 builds in a folder of its own (build/mpi): its trainer/dist.o is not the plain one.
+BUILD   ?= $(if $(filter 1,$(MPI)),build/mpi,build)
 PREFIX  ?= /usr/local
 SHARED  ?= $(abspath ../shared)
 
@@ -34,7 +35,7 @@ TRAINER_PKGS = libcjson fluidsynth libxxhash
 PKG_CFLAGS  := $(shell pkg-config --cflags $(ENGINE_PKGS) libcjson)
 TRAINER_CFLAGS := $(shell pkg-config --cflags fluidsynth)
 ENGINE_LIBS := $(shell pkg-config --libs $(ENGINE_PKGS)) -lm
-TRAINER_LIBS := $(shell pkg-config --libs $(TRAINER_PKGS))
+TRAINER_LIBS = $(shell pkg-config --libs $(TRAINER_PKGS)) $(TRAINER_LIBS_MPI)
 
 CPPFLAGS_ALL = -Iinclude -Iengine -Iapp -Itrainer $(PKG_CFLAGS)
 CFLAGS_ALL   = -std=c11 $(WARN) -fPIC $(CFLAGS)
@@ -43,6 +44,15 @@ LDLIBS_ALL   = $(ENGINE_LIBS)
 ifeq ($(SAN),1)
 CFLAGS_ALL  += -O1 -fsanitize=address,undefined -fno-sanitize-recover=all -fno-omit-frame-pointer
 LDFLAGS     += -fsanitize=address,undefined
+endif
+
+# MPI=1 (issue 16): chordlet-train with OpenMPI, so that mpirun or srun share
+# its render, pseudo-label, features and training over ranks. trainer/dist.c
+# is the only code that sees MPI; without MPI=1 it is one rank, no MPI needed.
+ifeq ($(MPI),1)
+$(if $(shell pkg-config --exists ompi-c && echo yes),,$(error MPI=1 needs OpenMPI: apt-get install libopenmpi-dev openmpi-bin))
+TRAINER_LIBS_MPI := $(shell pkg-config --libs ompi-c)
+$(BUILD)/obj/trainer/dist.o: CPPFLAGS_ALL += -DCHORDLET_MPI $(shell pkg-config --cflags ompi-c)
 endif
 
 ENGINE_SRC := $(sort $(wildcard engine/*.c))
@@ -186,6 +196,18 @@ $(BUILD)/tests/ui_cycle: $(BUILD)/obj/tests/ui_cycle.o
 	$(CC) $(LDFLAGS) -o $@ $< $(shell pkg-config --libs x11) -ldl
 tests: $(BUILD)/tests/ui_cycle
 
+# The allocation-failure sweep (issue 17). tests/alloc_fail_cli.sh preloads
+# libfailmalloc.so into the chordlet command (tests/failmalloc.h): built
+# without the sanitizers, as ASan owns malloc (the sweep runs on the normal
+# build). test_alloc_fail drives the plugin's instantiate, activate and
+# worker, so it needs the bundle and the LV2 headers.
+$(BUILD)/tests/libfailmalloc.so: tests/failmalloc.c tests/failmalloc.h
+	@mkdir -p $(dir $@)
+	$(CC) -std=c11 $(WARN) -fPIC -O2 -g -shared -o $@ $< -ldl
+tests: $(BUILD)/tests/libfailmalloc.so
+$(BUILD)/obj/tests/test_alloc_fail.o: CPPFLAGS_ALL += -Iplugin $(shell pkg-config --cflags lv2)
+$(BUILD)/tests/test_alloc_fail: | plugin
+
 # The LV2 host test loads the bundle with lilv.
 # It links cairo and fontconfig itself: they stay loaded when lilv unloads
 # the plugin, so their caches can be released at the end (leak checking).
@@ -241,6 +263,22 @@ $(BUILD)/obj/bench/bench_lv2.o: CPPFLAGS_ALL += $(shell pkg-config --cflags lilv
 $(BUILD)/bench/bench_lv2: LDLIBS_ALL += $(shell pkg-config --libs lilv-0)
 bench: all $(BENCH_BIN)
 	@for b in $(BENCH_BIN); do CHORDLET_SHARED="$(SHARED)" OPENBLAS_NUM_THREADS=2 $$b || exit 1; echo; done
+	@# chordlet-train over MPI ranks (bench/bench_mpi.sh builds $(BUILD)/mpi; skipped without OpenMPI)
+	@sh bench/bench_mpi.sh $(BUILD)
+
+# The soak of the live path (issue 17, tests/soak_live.c): 6 h of audio through
+# the stream API and 2 h through the plugin in lilv, as fast as they go (RSS,
+# drops, identical repeated hours; a table), then 10 minutes of each under
+# valgrind (0 errors, no definite leak). docs/RESULTS.md has the figures.
+$(BUILD)/obj/tests/soak_live.o: CPPFLAGS_ALL += $(shell pkg-config --cflags lilv-0 lv2)
+$(BUILD)/tests/soak_live: LDLIBS_ALL += $(shell pkg-config --libs lilv-0)
+$(BUILD)/tests/soak_live: | plugin
+.PHONY: soak
+soak: all $(BUILD)/tests/soak_live
+	OPENBLAS_NUM_THREADS=1 $(BUILD)/tests/soak_live --stream-hours 6 --plugin-hours 2
+	OPENBLAS_NUM_THREADS=1 valgrind -q --error-exitcode=1 --leak-check=full --errors-for-leak-kinds=definite \
+	  --suppressions=tests/valgrind-fontconfig.supp \
+	  $(BUILD)/tests/soak_live --stream-hours 0.1667 --plugin-hours 0.1667 --period-minutes 5
 
 # libFuzzer harnesses (fuzz/, issue 17): `make fuzz` (scripts/fuzz.sh) and
 # tests/fuzz_regress.sh build them with clang into a folder of their own:
