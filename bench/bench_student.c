@@ -172,6 +172,7 @@ static void time_transcribe(const recognizer *r, const char *flac_path, int runs
 /* One student's whole transcription, stage by stage (part b). */
 typedef struct stage_times {
   double dec, fe, net, rest, tr, all; /* medians, seconds */
+  double file;                        /* median of recognizer_transcribe_file: what the command runs */
   double seconds;                     /* audio */
   size_t T;                           /* frames */
   double fpf;                         /* network FLOP per frame */
@@ -204,6 +205,18 @@ static stage_times time_student(const char *model_path, const char *flac_path) {
     free(z);
     free(f);
   }
+  /* chordlet transcribe's own path since issue 17: the file streamed in blocks
+   * (read twice when the tuning is estimated), the network in windows and a
+   * streaming Viterbi, in memory bounded by the model. The target applies here. */
+  double t_file[RUNS];
+  for (int k = 0; k < RUNS; k++) {
+    transcription out;
+    double t0 = bench_now();
+    if (recognizer_transcribe_file(rs, flac_path, NULL, &out, &err)) die("transcribe file", &err);
+    t_file[k] = bench_now() - t0;
+    transcription_free(&out);
+  }
+  r.file = median(t_file, RUNS);
   r.fe = median(t_fe, RUNS);
   r.net = median(t_net, RUNS);
   r.rest = r.tr - r.fe - r.net > 0 ? r.tr - r.fe - r.net : 0;
@@ -226,7 +239,9 @@ static void print_student_rows(const stage_times *t, const char *name) {
   printf("| | decoder (softmax + Viterbi + segments: transcribe minus the two above) | %.3f | %.1f %% | %.0fx |\n",
          t->rest, 100 * t->rest / all, t->rest > 0 ? sec / t->rest : 0.0);
   printf("| | recognizer_transcribe | %.3f | %.1f %% | %.0fx |\n", t->tr, 100 * t->tr / all, sec / t->tr);
-  printf("| | **total: decode + transcribe** | **%.3f** | 100 %% | **%.0fx** |\n", all, sec / all);
+  printf("| | total: decode + transcribe (whole file in memory) | %.3f | 100 %% | %.0fx |\n", all, sec / all);
+  printf("| | **chordlet transcribe's path: recognizer_transcribe_file (streamed, bounded memory)** | **%.3f** | %.1f %% | "
+         "**%.0fx** |\n", t->file, 100 * t->file / all, sec / t->file);
 }
 
 int main(int argc, char **argv) {
@@ -392,10 +407,10 @@ int main(int argc, char **argv) {
   if (have_offline)
     printf("file-mode student vs live student: %.1fx faster\n",
            (offline.seconds / offline.all) / (live.seconds / live.all));
-  printf("target: >= %.0fx real time on one core, decoding included, with transcribe's default model (%s): %.0fx -> "
-         "%s\n",
-         TARGET_XRT, have_offline ? "models/offline.chordlet" : "the live student", shipped->seconds / shipped->all,
-         shipped->seconds / shipped->all >= TARGET_XRT ? "met" : "NOT met");
+  printf("target: >= %.0fx real time on one core, decoding included, with transcribe's default model (%s), on "
+         "the command's own path (recognizer_transcribe_file): %.0fx -> %s (whole file in memory: %.0fx)\n",
+         TARGET_XRT, have_offline ? "models/offline.chordlet" : "the live student", shipped->seconds / shipped->file,
+         shipped->seconds / shipped->file >= TARGET_XRT ? "met" : "NOT met", shipped->seconds / shipped->all);
   const double budget = shipped->seconds / TARGET_XRT, left = budget - shipped->dec - shipped->fe - shipped->rest;
   printf("network: %.2f MFLOP per frame x %zu frames in %.3f s = %.1f GFLOP/s on one core. %.0fx real time leaves "
          "%.3f s for all stages; ",
