@@ -140,6 +140,19 @@ train stage2 "$TMP/k3" --init "$TMP/a/best.chordlet" --steps 3 --alpha 0 --kd-tr
 train stage1 "$TMP/k4" --steps 3 --kd-train "$TMP/ftreal" 2>"$TMP/err"
 [ $? -eq 2 ] && grep -q "stage 2" "$TMP/err" && ok "--kd-train in stage 1: usage error" ||
   { bad "--kd-train in stage 1"; cat "$TMP/err"; }
+# --reach: stage 2 fine-tunes stage 1's model to another context and lookahead
+# (ALiBi: no parameter depends on them); the model carries the new reach, and
+# the resume check knows it.
+ctx0=$("$BUILD/chordlet" info "$TMP/a/best.chordlet" | awk '$1 == "student.context" { print $2 }')
+train stage2 "$TMP/r1" --init "$TMP/a/best.chordlet" --steps 2 --valid-every 2 --reach 7/5 2>"$TMP/err" &&
+  [ "$("$BUILD/chordlet" info "$TMP/r1/best.chordlet" | awk '$1 == "student.context" || $1 == "student.lookahead" { printf "%s ", $2 }')" = "7 5 " ] &&
+  [ "$ctx0" != 7 ] && ok "stage2 --reach 7/5: the model's context and lookahead are 7 and 5 (stage 1's context: $ctx0)" ||
+  { bad "stage2 --reach"; cat "$TMP/err"; }
+train stage2 "$TMP/r1" --init "$TMP/a/best.chordlet" --steps 2 --valid-every 2 --resume 2>"$TMP/err"
+[ $? -ne 0 ] && grep -q -i "option" "$TMP/err" && ok "resuming a --reach run without it: refused (other options)" ||
+  { bad "resume without --reach"; cat "$TMP/err"; }
+train stage1 "$TMP/r2" --steps 2 --reach 7/5 2>"$TMP/err"
+[ $? -eq 2 ] && grep -q "stage 2" "$TMP/err" && ok "--reach in stage 1: usage error" || { bad "--reach in stage 1"; cat "$TMP/err"; }
 train supervised "$TMP/d" --steps 6 --valid-every 3 2>"$TMP/err" && [ -s "$TMP/d/best.chordlet" ] &&
   ok "supervised baseline" || { bad "supervised"; cat "$TMP/err"; }
 

@@ -104,6 +104,7 @@ typedef struct train_options {
   unsigned long long seed;
   bool resume, quiet;
   student_config model;
+  int reach_context, reach_lookahead;    /* stage 2 --reach C/L: --init's reach changed (0: kept) */
   const char *provenance;                /* extra provenance text for the model file */
 } train_options;
 
@@ -125,6 +126,7 @@ static void usage(FILE *out, const char *command) {
           "  --train PATH         feature caches, folders or .txt lists of them (repeatable)\n"
           "  --valid PATH         validation caches with ground truth (repeatable)\n"
           "  --init MODEL         stage 2: the stage-1 model or checkpoint to start from\n"
+          "  --reach C/L          stage 2: change --init's context and lookahead (frames; ALiBi models)\n"
           "  --resume             continue RUN from its checkpoint (same options)\n"
           "  --hours H            use a seeded sample of H hours of the training caches\n"
           "  --steps N            optimiser steps (default 2000)\n"
@@ -223,6 +225,17 @@ static int parse(int argc, char **argv, train_options *o) {
     } else if (!strcmp(a, "--init")) {
       NEED_VALUE;
       o->init = v;
+    } else if (!strcmp(a, "--reach")) {
+      NEED_VALUE;
+      char *end = NULL;
+      long ctx = strtol(v, &end, 10), la = -1;
+      if (end && *end == '/') la = strtol(end + 1, &end, 10);
+      if (!end || *end || ctx < 1 || ctx > 100000 || la < 0 || la > 100000) {
+        fprintf(stderr, "%s: --reach wants CONTEXT/LOOKAHEAD in frames, e.g. 128/128\n", o->program);
+        return TRAIN_EXIT_USAGE;
+      }
+      o->reach_context = (int)ctx;
+      o->reach_lookahead = (int)la;
     } else if (!strcmp(a, "--provenance")) {
       NEED_VALUE;
       o->provenance = v;
@@ -329,6 +342,11 @@ static int parse(int argc, char **argv, train_options *o) {
     fprintf(stderr, "%s: stage 2 starts from a stage-1 model: give --init MODEL\n", o->program);
     return TRAIN_EXIT_USAGE;
   }
+  if (o->reach_context && o->stage != STAGE2) {
+    fprintf(stderr, "%s: --reach changes a stage-1 model's reach in stage 2 (from scratch: --context, --lookahead)\n",
+            o->program);
+    return TRAIN_EXIT_USAGE;
+  }
   if (o->n_kd && o->stage != STAGE2) {
     fprintf(stderr, "%s: --kd-train is for stage 2 (stage 1 trains on the same caches with --train)\n", o->program);
     return TRAIN_EXIT_USAGE;
@@ -370,6 +388,8 @@ static void describe_options(const train_options *o, char *out, size_t n) {
   if (o->n_kd) snprintf(out + strlen(out), n - strlen(out), " kd_share=%g kd_train=%s", (double)o->kd_share, o->kd_paths[0]);
   if (o->loss.kd_only_weight > 0) snprintf(out + strlen(out), n - strlen(out), " kd_weight=%g", (double)o->loss.kd_only_weight);
   if (o->ema > 0) snprintf(out + strlen(out), n - strlen(out), " ema=%g", o->ema);
+  if (o->reach_context)
+    snprintf(out + strlen(out), n - strlen(out), " reach=%d/%d", o->reach_context, o->reach_lookahead);
 }
 
 /* Whether a checkpoint's options are this run's. Runs made before issue 16
@@ -581,6 +601,18 @@ static int run(train_options *o) {
         return TRAIN_EXIT_FAIL;
       }
       c.dropout = o->model.dropout;
+      /* --reach: with ALiBi the time attention has no parameter tied to how far
+       * it reaches, so a stage-1 model can be fine-tuned to see further. */
+      if (o->reach_context) {
+        if (!c.alibi) {
+          fprintf(stderr, "%s: --reach: %s has no ALiBi time attention; its reach is part of its parameters\n",
+                  o->program, o->init);
+          model_file_free(init);
+          return TRAIN_EXIT_USAGE;
+        }
+        c.context = o->reach_context;
+        c.lookahead = o->reach_lookahead;
+      }
     }
     if (student_config_check(&c, &err) || train_state_alloc(&s, &c, &err)) {
       fprintf(stderr, "%s: %s\n", o->program, err.message);
