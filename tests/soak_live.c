@@ -532,14 +532,22 @@ static int print_row(const soak_result *r) {
 
 int main(int argc, char **argv) {
   double stream_hours = 6, plugin_hours = 2, period_minutes = 60;
-  for (int i = 1; i + 1 < argc; i += 2) {
-    if (strcmp(argv[i], "--stream-hours") == 0) stream_hours = atof(argv[i + 1]);
-    else if (strcmp(argv[i], "--plugin-hours") == 0) plugin_hours = atof(argv[i + 1]);
-    else if (strcmp(argv[i], "--period-minutes") == 0) period_minutes = atof(argv[i + 1]);
-    else {
+  for (int i = 1; i < argc; i += 2) {
+    double *v = NULL;
+    if (strcmp(argv[i], "--stream-hours") == 0) v = &stream_hours;
+    else if (strcmp(argv[i], "--plugin-hours") == 0) v = &plugin_hours;
+    else if (strcmp(argv[i], "--period-minutes") == 0) v = &period_minutes;
+    char *end = NULL;
+    if (v && i + 1 < argc) *v = strtod(argv[i + 1], &end);
+    /* a lone or unknown word (--help), or a value that is no finite number >= 0 */
+    if (!v || i + 1 >= argc || !end || *end || !isfinite(*v) || *v < 0 || *v > 1000) {
       fprintf(stderr, "usage: soak_live [--stream-hours H] [--plugin-hours H] [--period-minutes M]\n");
       return 2;
     }
+  }
+  if (period_minutes <= 0) {
+    fprintf(stderr, "soak_live: --period-minutes must be above 0\n");
+    return 2;
   }
   /* The period is whole cycles of the program. */
   const double period = fmax(1, lround(period_minutes * 60 / cycle_seconds())) * cycle_seconds();
