@@ -249,7 +249,7 @@ static int soak_stream(double hours, double period_seconds, soak_result *r) {
   static float block[BLOCK];
   const float *channels[1] = {block};
   /* The warm-up period counts as audio: hours in all. */
-  const long periods = lround(hours * 3600 / period_seconds) - 1;
+  const long periods = (long)ceil(hours * 3600 / period_seconds - 1e-9) - 1; /* at least `hours` */
   const long cycles_per_period = lround(period_seconds / cycle_seconds());
   r->rss_start_kb = rss_kb();
   double audio = 0, next_sample = 60;
@@ -473,7 +473,7 @@ static int soak_plugin(LilvWorld *world, double hours, double period_seconds, so
   r->events = 0;
   log.n_first = log.index = 0;
   /* The warm-up period counts as audio: hours in all. */
-  const long periods = lround(hours * 3600 / period_seconds) - 1;
+  const long periods = (long)ceil(hours * 3600 / period_seconds - 1e-9) - 1; /* at least `hours` */
   const long cycles_per_period = lround(period_seconds / cycle_seconds());
   r->rss_start_kb = rss_kb();
   double audio = 0, next_sample = 60;
