@@ -6,16 +6,23 @@
 
 #include "error.h"
 
-chordlet_status decode_viterbi(const float *probs, size_t T, size_t n_columns, const int32_t *state_columns,
-                               size_t n_states, size_t n_terms, double switch_penalty, int32_t *path,
-                               chordlet_error *err) {
-  if (T == 0) return CHORDLET_OK;
+chordlet_status decode_check_states(size_t n_columns, const int32_t *state_columns, size_t n_states, size_t n_terms,
+                                    chordlet_error *err) {
   if (n_states == 0 || n_states > UINT16_MAX || n_terms == 0 || n_terms > DECODE_MAX_TERMS)
     return chordlet_fail(err, CHORDLET_ERR_INVALID_ARGUMENT, "decoder: %zu states of %zu terms", n_states, n_terms);
   for (size_t s = 0; s < n_states * n_terms; s++)
     if (state_columns[s] < -1 || state_columns[s] >= (int32_t)n_columns)
       return chordlet_fail(err, CHORDLET_ERR_INVALID_ARGUMENT, "decoder: state %zu uses column %d of %zu",
                            s / n_terms, state_columns[s], n_columns);
+  return CHORDLET_OK;
+}
+
+chordlet_status decode_viterbi(const float *probs, size_t T, size_t n_columns, const int32_t *state_columns,
+                               size_t n_states, size_t n_terms, double switch_penalty, int32_t *path,
+                               chordlet_error *err) {
+  if (T == 0) return CHORDLET_OK;
+  chordlet_status st = decode_check_states(n_columns, state_columns, n_states, n_terms, err);
+  if (st) return st;
   if (T > SIZE_MAX / n_states / sizeof(uint16_t))
     return chordlet_fail(err, CHORDLET_ERR_RANGE, "decoder: %zu frames is too long", T);
   double *delta = malloc(n_states * sizeof *delta);      /* (S) scores up to frame t-1 */

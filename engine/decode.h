@@ -32,6 +32,12 @@ typedef struct decode_run {
   int32_t state;
 } decode_run;
 
+/* The state table's checks shared by decode_viterbi and decode_stream_create:
+ * 1..UINT16_MAX states of 1..DECODE_MAX_TERMS terms, each a column below
+ * n_columns or -1. */
+chordlet_status decode_check_states(size_t n_columns, const int32_t *state_columns, size_t n_states, size_t n_terms,
+                                    chordlet_error *err);
+
 /* probs (T, n_columns); state_columns (n_states, n_terms): the probability
  * columns each state sums the logs of, -1 for an unused term. Writes the best
  * state of every frame into path (T). */

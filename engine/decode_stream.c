@@ -50,12 +50,8 @@ chordlet_status decode_stream_viterbi(const int32_t *state_columns, size_t n_sta
                                       size_t n_columns, const int32_t *sum_columns, double switch_penalty,
                                       decode_stream **out, chordlet_error *err) {
   *out = NULL;
-  if (n_states == 0 || n_states > UINT16_MAX || n_terms == 0 || n_terms > DECODE_MAX_TERMS)
-    return chordlet_fail(err, CHORDLET_ERR_INVALID_ARGUMENT, "decoder: %zu states of %zu terms", n_states, n_terms);
-  for (size_t s = 0; s < n_states * n_terms; s++)
-    if (state_columns[s] < -1 || state_columns[s] >= (int32_t)n_columns)
-      return chordlet_fail(err, CHORDLET_ERR_INVALID_ARGUMENT, "decoder: state %zu uses column %d of %zu",
-                           s / n_terms, state_columns[s], n_columns);
+  chordlet_status st = decode_check_states(n_columns, state_columns, n_states, n_terms, err);
+  if (st) return st;
   decode_stream *d = calloc(1, sizeof *d);
   if (!d) return oom(err);
   d->kind = KIND_VITERBI;
