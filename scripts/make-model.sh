@@ -25,12 +25,14 @@
 # against STAGE1_TARGET: hard (the teacher's argmax, focal loss), kd (its full
 # distribution, KL at KD_T1) or both (half each). Stage 2 with a KD weight
 # above 0 also takes STAGE2_KD_SHARE of every batch from the real music, with
-# the KD term only (--kd-train). MODEL_EMA > 0 keeps a moving average of the
+# the KD term only (--kd-train); STAGE2_KD_WEIGHT > 0 weights those windows apart
+# from the labelled ones (--kd-weight: with STAGE2_ALPHA=0, ground truth alone on
+# the renders and KD alone on the real music, docs/RESULTS.md 7.4). MODEL_EMA > 0 keeps a moving average of the
 # weights in both stages (best.chordlet is the better of the two).
 # Settings (environment): DATA_DIR (work/data), RUNS_DIR (work/runs),
 # MODEL_OUT (models: where the students are written), STAGE1_TARGET (hard: docs/RESULTS.md 7.3),
 # KD_T1 (1; 3 loses 4.8 points of frame accuracy),
-# STAGE2_KD_SHARE (0.25), MODEL_EMA (0),
+# STAGE2_KD_SHARE (0.25), STAGE2_KD_WEIGHT (0: STAGE2_ALPHA's), MODEL_EMA (0),
 # MODEL_SEED (1), STAGE1_STEPS, STAGE2_STEPS, STAGE2_LR, STAGE2_ALPHA, STUDENT_PENALTY, STAGE1_HOURS (the unlabelled
 # hours sampled), MODEL_THREADS (cores), MODEL_ARGS (extra options for the
 # live stages, e.g. "--layers 2/3/2"), MODEL_WHICH ("live offline": which students),
@@ -59,6 +61,7 @@ OUT_DIR=${MODEL_OUT:-models}
 TARGET1=${STAGE1_TARGET:-hard}
 T1=${KD_T1:-1}
 KD_SHARE2=${STAGE2_KD_SHARE:-0.25}
+KD_WEIGHT2=${STAGE2_KD_WEIGHT:-0}
 EMA=${MODEL_EMA:-0}
 . scripts/offline-student.sh
 TARGET1_ARGS=$(stage1_target_args "$TARGET1" "$T1") ||
@@ -80,8 +83,9 @@ AUG2=""
 [ -d "$DATA/features/labelled-aug" ] && AUG2="--train $DATA/features/labelled-aug"
 # Stage 2's KD-only windows of real music (with a KD weight above 0).
 KD2=""
-if [ "$ALPHA2" != 0 ] && [ -d "$DATA/features/real" ]; then
+if { [ "$ALPHA2" != 0 ] || [ "$KD_WEIGHT2" != 0 ]; } && [ -d "$DATA/features/real" ]; then
   KD2="--kd-train $DATA/features/real --kd-share $KD_SHARE2"
+  if [ "$KD_WEIGHT2" != 0 ]; then KD2="$KD2 --kd-weight $KD_WEIGHT2"; fi
 fi
 
 # student KIND PREFIX STEPS1 STEPS2 PENALTY OUT DESCRIPTION ARGS...: stage 1 in
