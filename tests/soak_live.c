@@ -231,6 +231,12 @@ static void end_period(soak_result *r, long period) {
 
 static const char *model_paths[2];
 
+
+/* The periods after the warm-up: whole periods, the warm-up included, of at
+ * least `hours` of audio. */
+static long soak_periods(double hours, double period_seconds) {
+  return (long)ceil(hours * 3600 / period_seconds - 1e-9) - 1;
+}
 static int soak_stream(double hours, double period_seconds, soak_result *r) {
   memset(r, 0, sizeof *r);
   r->name = "stream API";
@@ -250,7 +256,7 @@ static int soak_stream(double hours, double period_seconds, soak_result *r) {
   static float block[BLOCK];
   const float *channels[1] = {block};
   /* The warm-up period counts as audio: hours in all. */
-  const long periods = (long)ceil(hours * 3600 / period_seconds - 1e-9) - 1; /* at least `hours` */
+  const long periods = soak_periods(hours, period_seconds);
   const long cycles_per_period = lround(period_seconds / cycle_seconds());
   r->rss_start_kb = rss_kb();
   double audio = 0, next_sample = 60;
@@ -474,7 +480,7 @@ static int soak_plugin(LilvWorld *world, double hours, double period_seconds, so
   r->events = 0;
   log.n_first = log.index = 0;
   /* The warm-up period counts as audio: hours in all. */
-  const long periods = (long)ceil(hours * 3600 / period_seconds - 1e-9) - 1; /* at least `hours` */
+  const long periods = soak_periods(hours, period_seconds);
   const long cycles_per_period = lround(period_seconds / cycle_seconds());
   r->rss_start_kb = rss_kb();
   double audio = 0, next_sample = 60;
