@@ -231,12 +231,12 @@ static void end_period(soak_result *r, long period) {
 
 static const char *model_paths[2];
 
-
 /* The periods after the warm-up: whole periods, the warm-up included, of at
  * least `hours` of audio. */
 static long soak_periods(double hours, double period_seconds) {
   return (long)ceil(hours * 3600 / period_seconds - 1e-9) - 1;
 }
+
 static int soak_stream(double hours, double period_seconds, soak_result *r) {
   memset(r, 0, sizeof *r);
   r->name = "stream API";
