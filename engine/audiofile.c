@@ -16,6 +16,7 @@
 
 #include "audio_truncation.h"
 #include "error.h"
+#include "nist_header.h"
 #include "resample_stream.h"
 
 enum {
@@ -385,6 +386,7 @@ static chordlet_status open_checked(const char *path, double target_rate, SNDFIL
   if (sb.st_size == 0)
     return chordlet_fail(err, CHORDLET_ERR_PARSE, "%s: empty file (0 bytes): not audio", path);
   chordlet_status st = wav_check_header(path, (uint64_t)sb.st_size, err);
+  if (!st) st = nist_check_sample_coding(path, err);
   if (st) return st;
 
   /* sf_open with the path, as soundfile opens it for librosa. */
