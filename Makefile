@@ -309,9 +309,10 @@ $(BUILD)/fuzz/make_seeds: $(BUILD)/obj/fuzz/make_seeds.o $(FUZZ_UTIL_OBJ) $(TRAI
 .PHONY: fuzzers fuzz
 fuzzers: $(FUZZ_BIN) $(BUILD)/fuzz/make_seeds
 
-# Runs every harness for FUZZ_SECONDS (default 180) and prints a table
-# (scripts/fuzz.sh: FUZZ_TARGETS, FUZZ_BUILD); a crash's input goes to
-# fuzz/regressions/<target>/ and the exit status is 1.
+# Runs every harness for FUZZ_SECONDS (default 180), or with FUZZ_GOAL=N until
+# the ledger (work/fuzz/ledger.tsv) counts N executions of each, resumable, and
+# prints tables (scripts/fuzz.sh: FUZZ_TARGETS, FUZZ_BUILD); a crash's input
+# goes to fuzz/regressions/<target>/ and the exit status is 1.
 fuzz:
 	sh scripts/fuzz.sh
 
