@@ -277,7 +277,7 @@ $(BUILD)/tests/soak_live: | plugin
 soak: all $(BUILD)/tests/soak_live
 	OPENBLAS_NUM_THREADS=1 $(BUILD)/tests/soak_live --stream-hours 6 --plugin-hours 2
 	OPENBLAS_NUM_THREADS=1 valgrind -q --error-exitcode=1 --leak-check=full --errors-for-leak-kinds=definite \
-	  --suppressions=tests/valgrind-fontconfig.supp \
+	  --keep-debuginfo=yes --suppressions=tests/valgrind-fontconfig.supp --suppressions=tests/valgrind-pixman.supp \
 	  $(BUILD)/tests/soak_live --stream-hours 0.1667 --plugin-hours 0.1667 --period-minutes 5 --no-rss-check
 
 # libFuzzer harnesses (fuzz/, issue 17): `make fuzz` (scripts/fuzz.sh) and
