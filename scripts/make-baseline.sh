@@ -2,7 +2,8 @@
 # make-baseline.sh: the supervised baseline of docs/RESULTS.md (`make baseline`):
 # the same student, from scratch, on the labelled pool's ground truth only
 # (PAPER.md 1.8), with the same budget on the labelled pool as stage 2 of
-# `make model`: the same steps (3000) and learning rate (3e-4). Resumable.
+# `make model`: the same steps (6000), learning rate (3e-4) and weight average
+# (MODEL_EMA, 0.999). Resumable.
 # For each student make model ships (MODEL_WHICH, "live offline"): the live
 # one's baseline in RUNS/supervised, the file-mode one's (its shape and 60 ms
 # frames, OFFLINE_ARGS; its stage-2 budget, OFFLINE_STAGE2_STEPS) in
@@ -16,13 +17,13 @@ cd "$(dirname "$0")/.."
 DATA=${DATA_DIR:-work/data}
 RUNS=${RUNS_DIR:-work/runs}
 SEED=${MODEL_SEED:-1}
-S2=${STAGE2_STEPS:-3000}
+S2=${STAGE2_STEPS:-6000}
 THREADS=${MODEL_THREADS:-$(nproc 2>/dev/null || echo 2)}
 ARGS=${MODEL_ARGS:-}
 TRAIN=${CHORDLET_TRAIN:-./build/chordlet-train}
 export CHORDLET_COMMIT="$(git rev-parse --short HEAD 2>/dev/null || echo unknown)"
 WHICH=${MODEL_WHICH:-live offline}
-EMA=${MODEL_EMA:-0}
+EMA=${MODEL_EMA:-0.999}
 . scripts/offline-student.sh
 # The same labelled material as stage 2: the degraded variants too, when make data made them.
 AUG2=""
