@@ -6,9 +6,9 @@
  * what is there and only notes the mismatch in its log. Read as it is, a
  * truncated file would be silently shorter audio. These checks read what
  * libsndfile noted (SFC_GET_LOG_INFO: a chunk declared longer than the file,
- * "(should be N)" with N smaller, the ds64 count, "truncated"), and, for
- * NIST/SPHERE, whose sample_count libsndfile does not compare with the file,
- * the header itself. A header that declares less than the file holds
+ * "(should be N)" with N smaller, the ds64 count, "truncated"). NIST/SPHERE,
+ * whose sample_count libsndfile does not compare with the file, is checked
+ * from its header by nist_header.h. A header that declares less than the file holds
  * (trailing tags or padding) is not an error. Formats without any length in
  * their header (IRCAM, PAF, PVF, ...) cannot be checked: they read to the end.
  *
@@ -25,11 +25,5 @@
  * log of the open file sf shows a header that declares more audio than path
  * holds; CHORDLET_OK otherwise. */
 chordlet_status audio_check_sndfile_log(SNDFILE *sf, const char *path, chordlet_error *err);
-
-/* For a NIST/SPHERE file (info from sf_open): compares its header's
- * sample_count, channel_count and sample_n_bytes with the bytes after the
- * header; CHORDLET_ERR_PARSE if the file holds fewer. Other formats: OK. */
-chordlet_status audio_check_nist_length(const char *path, const SF_INFO *info, long long file_size,
-                                        chordlet_error *err);
 
 #endif

@@ -429,7 +429,7 @@ static chordlet_status open_checked(const char *path, double target_rate, SNDFIL
                        info.samplerate, AUDIO_MAX_SECONDS / 3600);
   /* A header that promises more than the file holds: libsndfile clamps and logs it. */
   if (!st) st = audio_check_sndfile_log(sf, path, err);
-  if (!st) st = audio_check_nist_length(path, &info, (long long)sb.st_size, err);
+  if (!st) st = nist_check_length(path, &info, (long long)sb.st_size, err);
   if (st) {
     sf_close(sf);
     return st;

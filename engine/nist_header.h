@@ -1,5 +1,5 @@
 /*
- * nist_header.h: NIST/SPHERE headers that libsndfile would read unpredictably.
+ * nist_header.h: what libsndfile does not check in a NIST/SPHERE header.
  *
  * libsndfile 1.2.0 parses a NIST header's "sample_coding -sN NAME" with
  * sscanf into an uninitialised buffer and compares the buffer with "pcm",
@@ -15,6 +15,8 @@
 #ifndef CHORDLET_NIST_HEADER_H
 #define CHORDLET_NIST_HEADER_H
 
+#include <sndfile.h>
+
 #include "chordlet.h"
 
 /* CHORDLET_ERR_PARSE when path starts as a NIST file ("NIST_1A\n") whose
@@ -23,5 +25,11 @@
  * CHORDLET_OK for every other file (not NIST, or a well-formed field, or
  * none: libsndfile then assumes PCM). CHORDLET_ERR_IO if path cannot be read. */
 chordlet_status nist_check_sample_coding(const char *path, chordlet_error *err);
+
+/* For a NIST/SPHERE file (info from sf_open): compares its header's
+ * sample_count, channel_count and sample_n_bytes with the bytes after the
+ * header; CHORDLET_ERR_PARSE if the file holds fewer (libsndfile does not
+ * compare them: a cut file would read as shorter audio). Other formats: OK. */
+chordlet_status nist_check_length(const char *path, const SF_INFO *info, long long file_size, chordlet_error *err);
 
 #endif
