@@ -84,12 +84,13 @@ for t in $FUZZ_TARGETS; do
   [ -f "fuzz/$t.dict" ] && set -- -dict="fuzz/$t.dict" "$@"
   execs_run=0 seconds_run=0 crashes=0
   while :; do
+    runs_opt=""
     if [ "$FUZZ_GOAL" -gt 0 ]; then
       have=$(ledger_execs "$t")
       [ "$have" -ge "$FUZZ_GOAL" ] && { echo "$t: $have executions in the ledger: goal met"; break; }
       left=$((FUZZ_GOAL - have))
       echo "fuzzing $t for at most $FUZZ_SECONDS s ($have of $FUZZ_GOAL executions so far)"
-      set -- -runs="$left" "$@"
+      runs_opt="-runs=$left"
     else
       echo "fuzzing $t for $FUZZ_SECONDS s"
     fi
@@ -98,8 +99,7 @@ for t in $FUZZ_TARGETS; do
     # -close_fd_mask=3: the code's own messages (one per refused input) would
     # flood the log; libFuzzer's and the sanitizers' reports still reach it.
     "$bin" -max_total_time="$FUZZ_SECONDS" -max_len="$(max_len "$t")" -rss_limit_mb=2048 -timeout=10 \
-      -print_final_stats=1 -close_fd_mask=3 -artifact_prefix="$dir/artifacts/" "$@" >"$dir/log" 2>&1
-    [ "$FUZZ_GOAL" -gt 0 ] && shift # the -runs of this session
+      -print_final_stats=1 -close_fd_mask=3 -artifact_prefix="$dir/artifacts/" $runs_opt "$@" >"$dir/log" 2>&1
     found=0
     for a in "$dir/artifacts"/crash-* "$dir/artifacts"/leak-* "$dir/artifacts"/timeout-* "$dir/artifacts"/oom-*; do
       [ -f "$a" ] || continue
