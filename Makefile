@@ -20,7 +20,7 @@ CC      ?= cc
 # MPI=1 builds in a folder of its own (build/mpi): its trainer/dist.o is not the plain one.
 BUILD   ?= $(if $(filter 1,$(MPI)),build/mpi,build)
 PREFIX  ?= /usr/local
-SHARED  ?= $(abspath ../shared)
+SHARED  ?= $(if $(CHORDLET_SHARED),$(CHORDLET_SHARED),$(abspath ../shared))
 
 WARN     = -Wall -Wextra -Werror -Wshadow -Wstrict-prototypes -Wmissing-prototypes -Wvla
 # kernels.c passes AVX vectors between inlined functions; gcc notes an ABI change from 2011
