@@ -164,7 +164,7 @@ $(BUILD)/tests/%: $(BUILD)/obj/tests/%.o $(TRAINER_LIB_OBJ) $(LIB_A)
 # exported: the engine inside stays private to the plugin.
 PLUGIN_DIR := $(BUILD)/lv2/chordlet.lv2
 # The UI (chordlet_ui.so: X11 + cairo) is a binary of its own, as LV2 wants.
-PLUGIN_OBJ := $(BUILD)/obj/plugin/chordlet_lv2.o
+PLUGIN_OBJ := $(BUILD)/obj/plugin/chordlet_lv2.o $(BUILD)/obj/plugin/audio_delay.o
 UI_OBJ     := $(BUILD)/obj/plugin/chordlet_ui.o
 UI_PKGS    := cairo x11
 $(BUILD)/obj/plugin/%.o: CPPFLAGS_ALL += -Iplugin $(shell pkg-config --cflags lv2 cairo x11)

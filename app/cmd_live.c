@@ -209,6 +209,16 @@ int cmd_live(int argc, char **argv) {
     fprintf(stderr, "chordlet live: %s\n", cerr.message);
     return EXIT_DATA;
   }
+  /* A file-mode model would show each chord seconds after it was played. */
+  if (chordlet_model_lookahead_seconds(model) > CHORDLET_LIVE_LOOKAHEAD_SECONDS) {
+    fprintf(stderr,
+            "chordlet live: %s is a file-mode model: it looks %.2f s ahead (a live one at most %.2f s), so its "
+            "chords would come seconds late; use it with chordlet transcribe, or in a DAW through chordlet.lv2, "
+            "which compensates its latency\n",
+            path, chordlet_model_lookahead_seconds(model), CHORDLET_LIVE_LOOKAHEAD_SECONDS);
+    chordlet_model_free(model);
+    return EXIT_DATA;
+  }
   req.sample_rate = rate;
   /* Two channels (mixed, or the one asked for) from a card; from one JACK
    * port, one. */

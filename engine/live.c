@@ -80,12 +80,6 @@ chordlet_status chordlet_model_load(const char *path, chordlet_model **out, chor
   if (!st && (model->front_end.n_bins != model->net.n_bins || model->net.n_classes != VOCAB_SIZE))
     st = chordlet_fail(err, CHORDLET_ERR_PARSE, "%s: the front end's %d bins or the %d classes do not fit the student",
                        path, model->front_end.n_bins, model->net.n_classes);
-  if (!st && !student_is_streamable(&model->net, model->front_end.hop_seconds))
-    st = chordlet_fail(err, CHORDLET_ERR_PARSE,
-                       "%s: a file-mode student (it looks %d frames = %.2f s ahead; live allows %.2f s): "
-                       "use it offline with chordlet transcribe",
-                       path, model->net.lookahead, model->net.lookahead * model->front_end.hop_seconds,
-                       STUDENT_LIVE_MAX_LOOKAHEAD_S);
   if (!st) st = model_file_get_str(m, MK_DECODER_KIND, &kind, err);
   if (!st) st = model_file_get_f64(m, MK_DECODER_PENALTY, &model->switch_penalty, err);
   if (!st && (strcmp(kind, "viterbi") != 0 || !(model->switch_penalty >= 0 && model->switch_penalty < 1e6)))
@@ -117,6 +111,10 @@ void chordlet_model_free(chordlet_model *model) {
 }
 
 const char *chordlet_model_name(const chordlet_model *model) { return model ? model->name : ""; }
+
+double chordlet_model_lookahead_seconds(const chordlet_model *model) {
+  return model ? model->net.lookahead * model->front_end.hop_seconds : 0.0;
+}
 
 /* ----------------------------------------------------------------- streams */
 
@@ -190,6 +188,7 @@ void chordlet_stream_options_default(chordlet_stream_options *o) {
   o->switch_penalty = 0;
   o->min_confidence = 0;
   o->tuning_hz = 0;
+  o->max_lookahead_seconds = CHORDLET_LIVE_LOOKAHEAD_SECONDS;
 }
 
 static bool tuning_hz_valid(double hz) {
@@ -231,6 +230,17 @@ chordlet_status chordlet_stream_create(const chordlet_model *model, double sampl
   if (!tuning_hz_valid(o.tuning_hz))
     return chordlet_fail(err, CHORDLET_ERR_RANGE, "A4 = %g Hz: the reference must lie within %g..%g Hz (or 0: follow the music)",
                          o.tuning_hz, (double)CHORDLET_TUNING_MIN_HZ, (double)CHORDLET_TUNING_MAX_HZ);
+  if (!(o.max_lookahead_seconds >= 0 && o.max_lookahead_seconds <= CHORDLET_MAX_LOOKAHEAD_SECONDS))
+    return chordlet_fail(err, CHORDLET_ERR_RANGE, "a lookahead of %g s is outside 0..%g s", o.max_lookahead_seconds,
+                         CHORDLET_MAX_LOOKAHEAD_SECONDS);
+  const double ahead = chordlet_model_lookahead_seconds(model);
+  if (ahead > o.max_lookahead_seconds + 1e-9)
+    return chordlet_fail(err, CHORDLET_ERR_RANGE,
+                         "model '%s' is a file-mode student: it looks %d frames = %.2f s ahead, and this stream "
+                         "allows %.2f s (live models look at most %.2f s ahead); use it offline with chordlet "
+                         "transcribe, or where that latency is compensated",
+                         model->name, model->net.lookahead, ahead, o.max_lookahead_seconds,
+                         CHORDLET_LIVE_LOOKAHEAD_SECONDS);
 
   chordlet_stream *s = calloc(1, sizeof *s);
   if (!s) return chordlet_fail(err, CHORDLET_ERR_NO_MEMORY, "out of memory");

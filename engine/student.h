@@ -128,8 +128,9 @@ void student_init(const student_config *c, float *params, unsigned long long see
 /* A student can run live when its lookahead costs at most
  * STUDENT_LIVE_MAX_LOOKAHEAD_S of delay at its hop (the front end's 140 ms
  * come on top; the live budget is 300 ms). File-mode models (a long
- * lookahead, e.g. models/offline.chordlet's 3.84 s) are for transcribe only. */
-#define STUDENT_LIVE_MAX_LOOKAHEAD_S 0.1
+ * lookahead, e.g. models/offline.chordlet's 3.84 s) are for transcribe, and
+ * for streams that accept their latency (chordlet_stream_options). */
+#define STUDENT_LIVE_MAX_LOOKAHEAD_S CHORDLET_LIVE_LOOKAHEAD_SECONDS
 int student_is_streamable(const student_config *c, double hop_seconds);
 
 /* The model file: config keys (MK_STUDENT_* in model_keys.h) and one tensor

@@ -40,8 +40,11 @@
  * (metadata only), bad.chordlet, empty.chordlet, or nothing. So the fuzzer
  * drives loads, refusals and swaps without touching the machine's files.
  *
- * Checked beyond memory safety and leaks: the audio comes out untouched, the
- * control outputs stay in their ranges, the notify and MIDI sequences are
+ * Checked beyond memory safety and leaks: the audio comes out untouched, or,
+ * while the plugin reports audio latency (a file-mode model: the
+ * audio_latency port, always connected), exactly the input that many samples
+ * earlier or the silence of a fresh delay line; the control outputs stay in
+ * their ranges, the notify and MIDI sequences are
  * well formed within their capacity, and a saved state is a NUL-terminated
  * path.
  */
@@ -86,7 +89,8 @@ typedef struct {
 /* Ports after the audio ones, in ttl/chordlet.ttl's order. */
 enum {
   PORT_CONTROL, PORT_NOTIFY, PORT_MIDI, PORT_THRESHOLD, PORT_SMOOTHING, PORT_CHORD, PORT_ROOT, PORT_QUALITY,
-  PORT_BASS, PORT_CONFIDENCE, PORT_LATENCY, PORT_TUNING, PORT_TUNING_OUT, N_OTHER_PORTS
+  PORT_BASS, PORT_CONFIDENCE, PORT_LATENCY, PORT_TUNING, PORT_TUNING_OUT, N_OTHER_PORTS,
+  PORT_AUDIO_LATENCY = N_OTHER_PORTS + 1 /* after the freewheel port, which stays unconnected */
 };
 enum {
   MAX_BLOCK = 8192,
@@ -267,7 +271,7 @@ typedef struct session {
   bool active, optional_ports, map_path, free_path;
   float in[2][MAX_BLOCK], out[2][MAX_BLOCK];
   float threshold, smoothing, tuning;
-  float chord, root, quality, bass, confidence, latency, tuning_out;
+  float chord, root, quality, bass, confidence, latency, tuning_out, audio_latency;
   _Alignas(8) uint8_t control[SEQ_BYTES];
   _Alignas(8) uint8_t notify[SEQ_BYTES];
   _Alignas(8) uint8_t midi[SEQ_BYTES];
@@ -420,6 +424,33 @@ static void check_sequence(const uint8_t *buf, uint32_t capacity, const char *wh
   }
 }
 
+/* Every input sample since instantiate (position counts them), for the
+ * check of delayed audio; the tiny file-mode model's latency at 192 kHz is
+ * well under this. */
+enum { HISTORY = 1 << 19 };
+static float history[2][HISTORY];
+
+static void check_audio(const session *s, uint32_t n) {
+  const uint64_t first = s->position - n; /* the block's first sample */
+  const float delay_port = s->audio_latency;
+  if (!(delay_port >= 0 && delay_port < HISTORY && delay_port == floorf(delay_port)))
+    FAIL("audio latency output %g samples", (double)delay_port);
+  const uint64_t delay = (uint64_t)delay_port;
+  for (int c = 0; c < s->n_channels; c++) {
+    if (delay == 0) {
+      if (memcmp(s->in[c], s->out[c], n * sizeof(float)) != 0) FAIL("channel %d's audio came out changed", c);
+      continue;
+    }
+    for (uint32_t i = 0; i < n; i++) {
+      const uint64_t t = first + i;
+      const float want = t >= delay ? history[c][(t - delay) % HISTORY] : 0.0f;
+      if (memcmp(&s->out[c][i], &want, sizeof want) != 0 && s->out[c][i] != 0.0f)
+        FAIL("channel %d, sample %llu: %g, neither the input %llu samples earlier (%g) nor silence", c,
+             (unsigned long long)t, (double)s->out[c][i], (unsigned long long)delay, (double)want);
+    }
+  }
+}
+
 static void op_run(session *s, reader *r) {
   uint32_t n = (uint32_t)byte(r) * 8 + 1;
   const int kind = byte(r) % 7;
@@ -431,14 +462,15 @@ static void op_run(session *s, reader *r) {
     s->active = true;
   }
   fill(s, n, kind);
+  for (int c = 0; c < s->n_channels; c++)
+    for (uint32_t i = 0; i < n; i++) history[c][(s->position - n + i) % HISTORY] = s->in[c][i];
   lv2_atom_forge_pop(&s->forge, &s->control_frame);
   /* The host sets an output sequence's atom.size to its capacity. */
   const uint32_t capacity = SEQ_BYTES - sizeof(LV2_Atom);
   ((LV2_Atom *)s->notify)->size = capacity;
   ((LV2_Atom *)s->midi)->size = capacity;
   s->h.d->run(s->h.instance, n);
-  for (int c = 0; c < s->n_channels; c++)
-    if (memcmp(s->in[c], s->out[c], n * sizeof(float)) != 0) FAIL("channel %d's audio came out changed", c);
+  check_audio(s, n);
   if (s->optional_ports) {
     check_sequence(s->notify, capacity, "notify", false);
     check_sequence(s->midi, capacity, "MIDI", true);
@@ -569,6 +601,8 @@ int LLVMFuzzerTestOneInput(const uint8_t *data, size_t size) {
                                 controls[4], controls[5], controls[6], controls[7], controls[8], controls[9]};
   for (uint32_t p = 0; p < N_OTHER_PORTS; p++)
     s.h.d->connect_port(s.h.instance, 2 * nc + p, (s.optional_ports || p == PORT_CONTROL) ? ports[p] : NULL);
+  s.audio_latency = 0;
+  s.h.d->connect_port(s.h.instance, 2 * nc + PORT_AUDIO_LATENCY, &s.audio_latency);
   s.threshold = 0, s.smoothing = 4, s.tuning = 0;
   control_reset(&s);
 

@@ -65,11 +65,19 @@ chordlet_status chordlet_tuning_parse(const char *text, double *a4_hz, chordlet_
 
 /* ------------------------------------------------------------------ models */
 
-/* A live model: a student (.chordlet) with its front end, network and
+/* A streaming model: a student (.chordlet) with its front end, network and
  * decoder settings. Read-only once loaded; many streams may share one.
  * The teacher cannot stream (whole-song normalisation, a bidirectional LSTM):
- * loading it here fails with a message saying so. */
+ * loading it here fails with a message saying so. A file-mode student (one
+ * that looks seconds ahead, models/offline.chordlet) loads, and streams only
+ * where the caller accepts its latency (max_lookahead_seconds below). */
 typedef struct chordlet_model chordlet_model;
+
+/* How far ahead a live model may look: its lookahead costs at most this
+ * much readout delay (the front end's 120-140 ms come on top). */
+#define CHORDLET_LIVE_LOOKAHEAD_SECONDS 0.1
+/* The most a stream may be allowed to look ahead. */
+#define CHORDLET_MAX_LOOKAHEAD_SECONDS 30.0
 
 /* Loads and checks a model file. Thread: main or worker (allocates, reads
  * the file): never the audio thread. */
@@ -81,6 +89,11 @@ void chordlet_model_free(chordlet_model *model);
 
 /* The model's name (metadata "name"). Thread: any. */
 CHORDLET_RT const char *chordlet_model_name(const chordlet_model *model);
+
+/* How far ahead the model looks, in seconds (its lookahead frames times its
+ * hop): at most CHORDLET_LIVE_LOOKAHEAD_SECONDS for a live model, seconds
+ * for a file-mode one. 0 for NULL. Thread: any. */
+CHORDLET_RT double chordlet_model_lookahead_seconds(const chordlet_model *model);
 
 /* ----------------------------------------------------------------- streams */
 
@@ -101,6 +114,15 @@ typedef struct chordlet_stream_options {
    * from the last seconds of audio (the front end moves between hops);
    * otherwise a fixed A4 in Hz, CHORDLET_TUNING_MIN_HZ..MAX_HZ. */
   double tuning_hz;
+  /* How far ahead of the audio the model may look, in seconds: the latency
+   * the caller accepts. The default, CHORDLET_LIVE_LOOKAHEAD_SECONDS, admits
+   * live students only: chordlet_stream_create refuses a file-mode student
+   * with a message saying so. Up to CHORDLET_MAX_LOOKAHEAD_SECONDS admits
+   * those too (models/offline.chordlet: 64 frames of 60 ms = 3.84 s): their
+   * readout is more accurate and lags the audio by seconds, which suits a
+   * host that compensates latency (a DAW on playback and export), not a
+   * musician listening live. */
+  double max_lookahead_seconds;
 } chordlet_stream_options;
 
 /* The defaults above. Thread: any. */

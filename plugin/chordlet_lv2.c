@@ -3,7 +3,8 @@
  * stereo). Ports and their meaning are in ttl/chordlet.ttl.
  *
  * Threads (as the LV2 book lays them out):
- *  - run() (audio): passes the audio through untouched, feeds the streaming
+ *  - run() (audio): passes the audio through (delayed only with a file-mode
+ *    model, see Latency), feeds the streaming
  *    front end (chordlet_stream_process), asks the worker to run the network
  *    when frames are waiting, reads the chord changes the worker produced
  *    and writes them to the control outputs, the notify port (a
@@ -18,7 +19,7 @@
  * more than the frame ring (about 5 s) behind loses frames; work() logs it
  * (log:log, off the audio thread), with the counts doubling between lines.
  *
- * Freewheeling (the host's lv2:freeWheeling port, last in the port list so
+ * Freewheeling (the host's lv2:freeWheeling port, after the older ports so
  * the older ports keep their indices): the host runs cycles as fast as it
  * can (Ardour's export) and run() is not real time. The first run() of a
  * freewheel pass resets the stream (the pass is a timeline of its own,
@@ -34,10 +35,18 @@
  * runs one instance's work() calls one after another.
  *
  * Latency: the readout lags the audio by chordlet_stream_latency() (240 ms
- * with the shipped model). The audio itself passes through with no delay, so
- * the plugin reports no audio latency (a host would otherwise delay every
- * other track, or the live monitor, by a quarter of a second for a display);
- * the readout's delay is on the "latency" output, in milliseconds.
+ * with the shipped live model). With a live model the audio passes through
+ * with no delay, so the plugin reports no audio latency (a host would
+ * otherwise delay every other track, or the live monitor, by a quarter of a
+ * second for a display); the readout's delay is on the "latency" output, in
+ * milliseconds. A file-mode model (models/offline.chordlet, set through
+ * chordlet:model) looks 3.84 s ahead and is more accurate: its readout comes
+ * 4-5 s late, which only a host's latency compensation can hide. So with
+ * such a model the plugin delays its audio by the readout's whole latency
+ * (audio_delay.h) and reports it on the lv2:reportsLatency port: on playback
+ * and export the host starts the track that much earlier, and the chord on
+ * display belongs to the audio being heard ("latency" then reads 0). Live
+ * monitoring through it is then that late: that is the live model's job.
  *
  * When events are sent: a chord change is written, at frame 0 of the block,
  * in the first run() after the worker decided it; with a host that runs the
@@ -70,6 +79,7 @@
 
 #include <cairo.h>
 
+#include "audio_delay.h"
 #include "chordlet.h"
 #include "uris.h"
 #include "vocab.h"
@@ -110,6 +120,7 @@ enum {
   PORT_TUNING,      /* control in: A4 in Hz (400..480), 0 = follow the music */
   PORT_TUNING_OUT,  /* control out: the A4 the front end is tuned to now, Hz */
   PORT_FREEWHEEL,   /* control in, lv2:freeWheeling: the host is not running in real time */
+  PORT_AUDIO_LATENCY, /* control out, lv2:reportsLatency: the audio's delay in samples (0 with a live model) */
   N_OTHER_PORTS
 };
 
@@ -120,6 +131,7 @@ typedef struct job {
   job_kind kind;
   chordlet_stream *stream; /* JOB_RUN: the stream to run; JOB_FREE: to free */
   chordlet_model *model;   /* JOB_FREE: to free (NULL: kept) */
+  audio_delay *delay;      /* JOB_FREE: to free */
   int smoothing;           /* JOB_BUILD */
   char path[PATH_MAX_BYTES]; /* JOB_BUILD: a model to load; "" = the current model */
 } job;
@@ -128,6 +140,7 @@ typedef struct job {
 typedef struct reply {
   chordlet_stream *stream; /* NULL: failed */
   chordlet_model *model;   /* a newly loaded model, or NULL (the current one) */
+  audio_delay *delay;      /* the audio's delay for the stream (NULL: none, a live model) */
   int smoothing;
   char path[PATH_MAX_BYTES];
   char message[512];
@@ -141,6 +154,7 @@ typedef struct plugin {
   LV2_Atom_Sequence *notify, *midi_out;
   const float *threshold, *smoothing, *tuning, *freewheel;
   float *chord_out, *root_out, *quality_out, *bass_out, *confidence_out, *latency_out, *tuning_out;
+  float *audio_latency_out;
 
   LV2_URID_Map *map;
   LV2_Worker_Schedule *schedule;
@@ -156,6 +170,7 @@ typedef struct plugin {
    * or in restore when no run() can be running). */
   chordlet_model *model;
   chordlet_stream *stream;
+  audio_delay *delay; /* with a model that looks ahead: the audio waits for the readout */
   char model_path[PATH_MAX_BYTES];
   int smoothing_applied;  /* the lag the stream was built with */
   atomic_bool build_pending; /* a JOB_BUILD is out: do not send another (the worker clears it if its reply is lost) */
@@ -240,11 +255,25 @@ static chordlet_status build(const plugin *p, const char *path, const chordlet_m
   chordlet_stream_options o;
   chordlet_stream_options_default(&o);
   o.smoothing_frames = smoothing;
+  /* A file-mode model too: its latency is reported and its audio delayed. */
+  o.max_lookahead_seconds = CHORDLET_MAX_LOOKAHEAD_SECONDS;
   if (!use || chordlet_stream_create(use, p->rate, p->max_block, &o, &r->stream, &err)) {
     snprintf(r->message, sizeof r->message, "%s", use ? err.message : "no model");
     chordlet_model_free(r->model);
     r->model = NULL;
     return use ? err.code : CHORDLET_ERR_INVALID_ARGUMENT;
+  }
+  if (chordlet_model_lookahead_seconds(use) > CHORDLET_LIVE_LOOKAHEAD_SECONDS) {
+    const unsigned long samples = chordlet_stream_latency_samples(r->stream);
+    r->delay = samples <= UINT32_MAX ? audio_delay_create(p->n_channels, (uint32_t)samples) : NULL;
+    if (!r->delay) {
+      snprintf(r->message, sizeof r->message, "no memory for %lu samples of audio delay", samples);
+      chordlet_stream_free(r->stream);
+      r->stream = NULL;
+      chordlet_model_free(r->model);
+      r->model = NULL;
+      return CHORDLET_ERR_NO_MEMORY;
+    }
   }
   return CHORDLET_OK;
 }
@@ -287,6 +316,7 @@ static LV2_Handle instantiate(const LV2_Descriptor *descriptor, double rate, con
   } else if (build(p, path, NULL, p->smoothing_applied, &r) == CHORDLET_OK) {
     p->model = r.model;
     p->stream = r.stream;
+    p->delay = r.delay;
     snprintf(p->model_path, sizeof p->model_path, "%s", path);
   } else {
     lv2_log_error(&p->logger, "chordlet: %s\n", r.message);
@@ -322,6 +352,7 @@ static void connect_port(LV2_Handle h, uint32_t port, void *data) {
   case PORT_TUNING: p->tuning = data; break;
   case PORT_TUNING_OUT: p->tuning_out = data; break;
   case PORT_FREEWHEEL: p->freewheel = data; break;
+  case PORT_AUDIO_LATENCY: p->audio_latency_out = data; break;
   default: break;
   }
 }
@@ -331,6 +362,7 @@ static void activate(LV2_Handle h) {
   /* A new start (transport, rate change through re-activation): forget the
    * audio before. No run() or work() is running (host guarantee). */
   if (p->stream) chordlet_stream_reset(p->stream);
+  audio_delay_clear(p->delay);
   p->have_shown = false;
   p->n_sounding = 0;
   p->freewheeling = false;
@@ -342,6 +374,7 @@ static void cleanup(LV2_Handle h) {
   plugin *p = h;
   chordlet_stream_free(p->stream);
   chordlet_model_free(p->model);
+  audio_delay_free(p->delay);
   if (p->display_surface) cairo_surface_destroy(p->display_surface);
   free(p);
 }
@@ -505,6 +538,7 @@ static void run_network_now(plugin *p) {
 static void start_pass(plugin *p, uint32_t midi_capacity) {
   worker_idle(p);
   if (p->stream) chordlet_stream_reset(p->stream);
+  audio_delay_clear(p->delay); /* not real time now: a few MB at most */
   if (p->midi_out)
     for (int i = 0; i < p->n_sounding; i++)
       midi_write(p, p->midi_out, midi_capacity, (const uint8_t[3]){0x80, p->sounding[i], 0});
@@ -514,10 +548,6 @@ static void start_pass(plugin *p, uint32_t midi_capacity) {
 
 static void run(LV2_Handle h, uint32_t n) {
   plugin *p = h;
-  /* Audio through, untouched (in place is fine). */
-  for (int c = 0; c < p->n_channels; c++)
-    if (p->out[c] && p->in[c] && p->out[c] != p->in[c]) memcpy(p->out[c], p->in[c], n * sizeof(float));
-
   /* Output sequences: the host set atom.size to their capacity. */
   uint32_t midi_capacity = 0;
   if (p->notify) {
@@ -593,9 +623,23 @@ static void run(LV2_Handle h, uint32_t n) {
   /* The vocabulary has no inversions: the bass is the root. */
   if (p->bass_out) *p->bass_out = e ? (float)e->root : -1.0f;
   if (p->confidence_out) *p->confidence_out = e ? e->confidence : 0.0f;
-  if (p->latency_out) *p->latency_out = p->stream ? (float)(1e3 * chordlet_stream_latency(p->stream)) : 0.0f;
+  /* The readout's delay behind the audio that leaves the plugin: with a
+   * delay line, what is left after it (0), else the stream's latency. */
+  const uint32_t delayed = audio_delay_length(p->delay);
+  if (p->latency_out)
+    *p->latency_out = p->stream ? (float)(1e3 * (chordlet_stream_latency(p->stream) - delayed / p->rate)) : 0.0f;
+  if (p->audio_latency_out) *p->audio_latency_out = (float)delayed;
   if (p->tuning_out) *p->tuning_out = p->stream ? (float)chordlet_stream_tuning(p->stream, NULL) : 440.0f;
   if (p->notify) lv2_atom_forge_pop(&p->forge, &p->notify_frame);
+
+  /* Audio through, last: the stream has read the input (out may be in).
+   * Untouched, or delayed as much as the readout with a file-mode model. */
+  if (p->delay) {
+    audio_delay_run(p->delay, p->in, p->out, p->n_channels, n);
+  } else {
+    for (int c = 0; c < p->n_channels; c++)
+      if (p->out[c] && p->in[c] && p->out[c] != p->in[c]) memcpy(p->out[c], p->in[c], n * sizeof(float));
+  }
 }
 
 /* ----------------------------------------------------------------- worker */
@@ -625,6 +669,7 @@ static LV2_Worker_Status work(LV2_Handle h, LV2_Worker_Respond_Function respond,
        * stream leak and no swap or smoothing change would ever happen again. */
       chordlet_stream_free(r.stream);
       chordlet_model_free(r.model);
+      audio_delay_free(r.delay);
       atomic_store_explicit(&p->build_pending, false, memory_order_release);
       return LV2_WORKER_ERR_NO_SPACE;
     }
@@ -633,6 +678,7 @@ static LV2_Worker_Status work(LV2_Handle h, LV2_Worker_Respond_Function respond,
   case JOB_FREE:
     chordlet_stream_free(j.stream);
     chordlet_model_free(j.model);
+    audio_delay_free(j.delay);
     return LV2_WORKER_SUCCESS;
   }
   return LV2_WORKER_ERR_UNKNOWN;
@@ -650,8 +696,9 @@ static LV2_Worker_Status work_response(LV2_Handle h, uint32_t size, const void *
     return LV2_WORKER_SUCCESS;
   }
   /* Swap, then free the old off the audio thread. */
-  job j = {.kind = JOB_FREE, .stream = p->stream, .model = r.model ? p->model : NULL};
+  job j = {.kind = JOB_FREE, .stream = p->stream, .model = r.model ? p->model : NULL, .delay = p->delay};
   p->stream = r.stream;
+  p->delay = r.delay; /* a new latency: the host realigns, the audio restarts from silence */
   p->smoothing_applied = r.smoothing;
   if (r.model) {
     p->model = r.model;
@@ -659,7 +706,7 @@ static LV2_Worker_Status work_response(LV2_Handle h, uint32_t size, const void *
     p->send_model = true;
   }
   p->have_shown = false;
-  if ((j.stream || j.model) &&
+  if ((j.stream || j.model || j.delay) &&
       p->schedule->schedule_work(p->schedule->handle, (uint32_t)offsetof(job, path), &j) != LV2_WORKER_SUCCESS)
     lv2_log_warning(&p->logger, "chordlet: the worker queue is full; a replaced model is not freed\n");
   return LV2_WORKER_SUCCESS;
@@ -718,8 +765,10 @@ static LV2_State_Status restore(LV2_Handle h, LV2_State_Retrieve_Function retrie
   }
   chordlet_stream_free(p->stream);
   chordlet_model_free(p->model);
+  audio_delay_free(p->delay);
   p->stream = r.stream;
   p->model = r.model;
+  p->delay = r.delay;
   snprintf(p->model_path, sizeof p->model_path, "%s", r.path);
   p->have_shown = false;
   p->send_model = true;

@@ -3,22 +3,26 @@
 # headless Lua session tool (ardour7-lua, "None (Dummy)" backend: no display,
 # no sound card) runs tests/ardour_session.lua in three steps, each a fresh
 # Ardour process on the same session:
-#  1. create: a 44.1 kHz session with two mono tracks, "demo" and
-#     "progression", each with urn:chordlet:mono loaded through an LV2 preset
-#     (Ardour's own preset path: lilv state restore) that sets the model path
-#     (a copy of the shipped model, outside the bundle), threshold 0.05 and
-#     smoothing 6, and a probe after it (tests/ardour_probe.lua, a Lua DSP
+#  1. create: a 44.1 kHz session with three mono tracks, "demo",
+#     "progression" and "filemode", each with urn:chordlet:mono loaded through
+#     an LV2 preset (Ardour's own preset path: lilv state restore) that sets
+#     the model path (a copy of a shipped model, outside the bundle: the live
+#     one, threshold 0.05 and smoothing 6; on filemode the file-mode one,
+#     models/offline.chordlet, threshold 0.05 and smoothing 12), and a probe
+#     after it (tests/ardour_probe.lua, a Lua DSP
 #     processor that records the plugin's chord, confidence and latency
 #     outputs and its freewheel port every cycle); a take is recorded on both
 #     tracks (Dummy backend, 50x speed); saved and closed.
 #     Ardour 7.3's Lua cannot import a file (Editor:do_import is the GUI's;
 #     Session:import_files came later), so the audio goes in as a take: this
-#     script writes the demo (examples/synth0046.flac, resampled to 44.1 kHz)
-#     and test_lv2_host's synthesized progression into the takes' files, the
+#     script writes the demo (examples/synth0046.flac, resampled to 44.1 kHz;
+#     on demo and filemode) and test_lv2_host's synthesized progression into
+#     the takes' files, the
 #     same length and format Ardour recorded, while the session is closed.
 #  2. export: reopened (the plugin instantiated on a session load, its state
 #     restored before run()); the regions and the preset's parameters are
-#     checked, the regions' fade-ins switched off; the session is exported
+#     checked, the regions' fade-ins switched off; the plugins' latencies as
+#     Ardour sees them are printed; the session is exported
 #     (SimpleExport, WAV: Ardour freewheels, faster than real time, and sets
 #     the plugin's lv2:freeWheeling port; it also runs LV2 workers at once
 #     then); the probes' rows are printed; the demo's plugin gets new
@@ -38,10 +42,14 @@
 # (measured: all of them; before the freewheel port, 81-85 %, varying from run
 # to run: the stream carried what it heard before the export, its tuning
 # tracker included, and the plugin's threshold held a change the library
-# shows at its next confident frame). (The live model names the exact chord
-# of this demo, rich in rare chords, about 56-60 % of the time in any host, so
-# the 85 % bar is the progression's.) The latency output is the stream's with
-# smoothing 6; no error from the plugin in Ardour's log.
+# shows at its next confident frame). The live model names the exact chord
+# of this demo, rich in rare chords, about 56-61 % of the time in any host.
+# The file-mode track: Ardour sees the plugin's reported latency (4-6 s; 0 on
+# the live tracks), its readout latency output is 0 (the plugin delays the
+# audio as much, and Ardour compensates), and its chord output agrees with
+# synth0046.lab on >= 85 % of the points (measured: 87.5 %). The latency
+# output is the stream's with smoothing 6; no error from the plugin in
+# Ardour's log.
 # The notify port's events and the MIDI output are not read: Ardour's Lua has
 # no access to a plugin's atom ports, and on an audio track with strict I/O a
 # plugin's MIDI output is dropped (test_lv2_host checks both in a lilv host).
@@ -64,8 +72,10 @@ bad() { echo "not ok - $*"; failures=$((failures + 1)); }
 RATE=44100
 SESSION=$TMP/chords
 MODEL=$TMP/models/chosen.chordlet
+FILEMODE_MODEL=$TMP/models/filemode.chordlet
 mkdir -p "$TMP/models" "$TMP/home/.config/ardour7/scripts" "$TMP/presets/chordlet-test.lv2"
 cp "$SRC/models/default.chordlet" "$MODEL"
+cp "$SRC/models/offline.chordlet" "$FILEMODE_MODEL"
 cp "$SRC/tests/ardour_probe.lua" "$TMP/home/.config/ardour7/scripts/"
 # The preset: what a user's saved preset holds (control values and the state).
 cat >"$TMP/presets/chordlet-test.lv2/manifest.ttl" <<TTL
@@ -73,6 +83,7 @@ cat >"$TMP/presets/chordlet-test.lv2/manifest.ttl" <<TTL
 @prefix pset: <http://lv2plug.in/ns/ext/presets#> .
 @prefix rdfs: <http://www.w3.org/2000/01/rdf-schema#> .
 <urn:chordlet:test-preset> a pset:Preset ; lv2:appliesTo <urn:chordlet:mono> ; rdfs:seeAlso <preset.ttl> .
+<urn:chordlet:test-preset-filemode> a pset:Preset ; lv2:appliesTo <urn:chordlet:mono> ; rdfs:seeAlso <preset.ttl> .
 TTL
 cat >"$TMP/presets/chordlet-test.lv2/preset.ttl" <<TTL
 @prefix lv2: <http://lv2plug.in/ns/lv2core#> .
@@ -82,6 +93,9 @@ cat >"$TMP/presets/chordlet-test.lv2/preset.ttl" <<TTL
 <urn:chordlet:test-preset> a pset:Preset ; lv2:appliesTo <urn:chordlet:mono> ; rdfs:label "chordlet test" ;
   lv2:port [ lv2:symbol "threshold" ; pset:value 0.05 ] , [ lv2:symbol "smoothing" ; pset:value 6.0 ] ;
   state:state [ <urn:chordlet#model> <file://$MODEL> ] .
+<urn:chordlet:test-preset-filemode> a pset:Preset ; lv2:appliesTo <urn:chordlet:mono> ; rdfs:label "chordlet file-mode" ;
+  lv2:port [ lv2:symbol "threshold" ; pset:value 0.05 ] , [ lv2:symbol "smoothing" ; pset:value 12.0 ] ;
+  state:state [ <urn:chordlet#model> <file://$FILEMODE_MODEL> ] .
 TTL
 # Ardour finds LV2 plugins through LV2_PATH (lilv); its user folders in HOME.
 export LV2_PATH="$BUNDLE/..:$TMP/presets" HOME="$TMP/home" XDG_CONFIG_HOME="$TMP/home/.config"
@@ -105,8 +119,9 @@ ardour() { # STEP [ARGS]: one ardour7-lua process; its output in $TMP/STEP.out
 }
 t0=$(date +%s)
 
-# The audio: the demo at the session's rate, and the progression.
+# The audio: the demo at the session's rate (also the file-mode track's), and the progression.
 sox "$SRC/examples/synth0046.flac" -r $RATE -e floating-point -b 32 -c 1 "$TMP/demo.wav" || { bad "sox"; exit 1; }
+cp "$TMP/demo.wav" "$TMP/filemode.wav"
 python3 "$SRC/tests/ardour_chords.py" progression $RATE "$TMP/progression.wav" "$TMP/progression.lab"
 seconds=$(soxi -D "$TMP/demo.wav" | awk '{ printf "%d", $1 + 1.5 }')
 
@@ -114,8 +129,10 @@ seconds=$(soxi -D "$TMP/demo.wav" | awk '{ printf "%d", $1 + 1.5 }')
 ardour create "$SESSION" "$seconds"
 grep -q '^PLUGIN chordlet (mono)' "$TMP/create.out" && ok "Ardour inserts urn:chordlet:mono on a mono track" \
   || bad "no chordlet plugin: $(head -5 "$TMP/create.out")"
-for tr in demo progression; do
-  grep -q "^PRESET $tr threshold=0.050 smoothing=6" "$TMP/create.out" && ok "the LV2 preset set $tr's threshold and smoothing" \
+for tr in demo progression filemode; do
+  smoothing=6
+  [ $tr = filemode ] && smoothing=12
+  grep -q "^PRESET $tr threshold=0.050 smoothing=$smoothing" "$TMP/create.out" && ok "the LV2 preset set $tr's threshold and smoothing" \
     || bad "the preset did not apply on $tr: $(grep "^PRESET $tr" "$TMP/create.out")"
   take=$(find "$SESSION/interchange" -name "Take1_$tr-*.wav" | head -n 1)
   [ -n "$take" ] || { bad "no take recorded on $tr"; cat "$TMP/create.out"; exit 1; }
@@ -131,8 +148,10 @@ rm -f "$SESSION"/peaks/*
 # 2. export
 ardour export "$SESSION"
 out=$TMP/export.out
-for tr in demo progression; do
-  grep -q "^RESTORED $tr threshold=0.050 smoothing=6" "$out" && ok "reopened: $tr's threshold and smoothing restored" \
+for tr in demo progression filemode; do
+  smoothing=6
+  [ $tr = filemode ] && smoothing=12
+  grep -q "^RESTORED $tr threshold=0.050 smoothing=$smoothing" "$out" && ok "reopened: $tr's threshold and smoothing restored" \
     || bad "reopened: $tr's parameters: $(grep "^RESTORED $tr" "$out")"
   grep -q "^REGION $tr 0 [1-9]" "$out" && ok "reopened: $tr's region: $(grep "^REGION $tr" "$out")" || bad "no region on $tr"
 done
@@ -177,6 +196,26 @@ root=$(val root "$demo")
   && ok "the latency output is $lat ms, the stream's at smoothing 6" \
   || bad "latency output '$lat' ms, the stream's at smoothing 6: '$lib_latency' ms"
 
+# The file-mode track: the demo through models/offline.chordlet, whose
+# readout comes seconds late; the plugin delays its audio as much and reports
+# it (lv2:reportsLatency), and Ardour's latency compensation plays the track
+# that much earlier. Its readout latency output is then 0: the chord output at
+# each point is compared with the demo's .lab at that very point.
+fm=$(python3 "$SRC/tests/ardour_chords.py" score "$out" filemode $RATE "$SRC/examples/synth0046.lab" 2>&1)
+echo "# filemode: $fm"
+fm_latency=$(sed -n 's/^LATENCY filemode \([0-9]*\)$/\1/p' "$out")
+fm_agreement=$(val agreement "$fm")
+[ -n "$fm_latency" ] && awk -v l="$fm_latency" -v r=$RATE 'BEGIN { exit !(l / r > 3.84 && l / r < 6) }' \
+  && [ "$(sed -n 's/^LATENCY demo \([0-9]*\)$/\1/p' "$out")" = 0 ] \
+  && ok "Ardour sees the file-mode plugin's latency, $fm_latency samples ($(awk -v l="$fm_latency" -v r=$RATE 'BEGIN { printf "%.3f", l / r }') s), and none on the live one" \
+  || bad "plugin latencies in Ardour: $(grep '^LATENCY' "$out" | tr '\n' ' ')"
+[ "$(val latency_ms "$fm")" = 0 ] && [ "$(val freewheel "$fm")" = 1 ] \
+  && ok "file mode: the readout latency output is 0 ms (the audio is delayed as much), freewheeling throughout" \
+  || bad "file mode: readout latency output '$(val latency_ms "$fm")' ms, freewheel '$(val freewheel "$fm")'"
+[ -n "$fm_agreement" ] && awk -v a="$fm_agreement" 'BEGIN { exit !(a >= 0.85) }' \
+  && ok "file mode: in Ardour the chord output agrees with synth0046.lab on $fm_agreement of the time (>= 0.85), root $(val root "$fm")" \
+  || bad "file mode: agreement with synth0046.lab '$fm_agreement' < 0.85 ($fm)"
+
 # 3. reopen: the values set before the last save, and the model path.
 ardour reopen "$SESSION"
 grep -q '^REOPENED demo threshold=0.100 smoothing=3' "$TMP/reopen.out" \
@@ -184,14 +223,23 @@ grep -q '^REOPENED demo threshold=0.100 smoothing=3' "$TMP/reopen.out" \
   || bad "reopened: $(grep '^REOPENED demo' "$TMP/reopen.out")"
 grep -q '^REOPENED progression threshold=0.050 smoothing=6' "$TMP/reopen.out" \
   && ok "reopened: the progression's values unchanged" || bad "reopened: $(grep '^REOPENED progression' "$TMP/reopen.out")"
+grep -q '^REOPENED filemode threshold=0.050 smoothing=12' "$TMP/reopen.out" \
+  && ok "reopened: the file-mode track's values unchanged" || bad "reopened: $(grep '^REOPENED filemode' "$TMP/reopen.out")"
 # The state the plugins saved last (after two reopens, restores and a run):
 # the model is the chosen copy, which Ardour keeps in the session.
-n_states=0
+n_states=0 n_filemode=0
 for state in $(find "$SESSION/plugins" -name state.ttl | sort); do
   n_states=$((n_states + 1))
-  grep -q 'urn:chordlet#model> <chosen.chordlet>' "$state" || bad "$state does not name chosen.chordlet: $(grep chordlet#model "$state")"
+  if grep -q 'urn:chordlet#model> <filemode.chordlet>' "$state"; then
+    n_filemode=$((n_filemode + 1))
+  else
+    grep -q 'urn:chordlet#model> <chosen.chordlet>' "$state" \
+      || bad "$state names neither chosen.chordlet nor filemode.chordlet: $(grep chordlet#model "$state")"
+  fi
 done
-[ "$n_states" -ge 2 ] && ok "the plugins' saved LV2 state ($n_states files) names the chosen model" || bad "no saved plugin state"
+[ "$n_states" -ge 3 ] && [ "$n_filemode" -ge 1 ] && [ "$n_filemode" -lt "$n_states" ] \
+  && ok "the plugins' saved LV2 state ($n_states files) names the chosen models ($n_filemode the file-mode one)" \
+  || bad "saved plugin state: $n_states files, $n_filemode with the file-mode model"
 cmp -s "$(find "$SESSION/plugins" -name chosen.chordlet | head -n 1)" "$MODEL" \
   && ok "Ardour keeps the model in the session: $(find "$SESSION/plugins" -name chosen.chordlet | head -n 1 | sed "s|$SESSION/||")" \
   || bad "no copy of the model in the session's plugins/"

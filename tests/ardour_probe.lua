@@ -15,14 +15,15 @@ gives its freewheel port, into shared memory that the session script reads back.
 -- Floats hold sample positions exactly up to 2^24 (6 minutes at 44.1 kHz).
 local ROWS = 20000
 local W = 6
+local TRACKS = { [0] = "demo", [1] = "progression", [2] = "filemode" }
 
 function dsp_ioconfig ()
 	return { { audio_in = 1, audio_out = 1 } }
 end
 
 function dsp_params ()
-	return { { ["type"] = "input", name = "Track", doc = "0: the track named demo, 1: progression",
-		min = 0, max = 1, default = 0, integer = true } }
+	return { { ["type"] = "input", name = "Track", doc = "0: the track named demo, 1: progression, 2: filemode",
+		min = 0, max = 2, default = 0, integer = true } }
 end
 
 function dsp_init (rate)
@@ -37,14 +38,14 @@ function dsp_run (ins, outs, n_samples)
 	local n = self:shmem ():atomic_get_int (0)
 	if n >= ROWS then return end
 	local ctrl = CtrlPorts:array ()
-	local route = Session:route_by_name (ctrl[1] > 0.5 and "progression" or "demo")
+	local route = Session:route_by_name (TRACKS[math.floor (ctrl[1] + 0.5)] or "demo")
 	if route:isnil () then return end
 	local chordlet = route:nth_plugin (0)
 	if chordlet:isnil () then return end
 	local pi = chordlet:to_insert ()
 	-- get_plugin_insert_param counts the control ports: 0 threshold, 1 smoothing,
 	-- 2 chord, 3 root, 4 quality, 5 bass, 6 confidence, 7 latency, 8 tuning,
-	-- 9 tuning_hz, 10 freewheel (the last port: the others keep their numbers)
+	-- 9 tuning_hz, 10 freewheel (then audio_latency: the older ports keep their numbers)
 	local row = self:shmem ():to_float (1 + n * W):array ()
 	row[1] = Session:transport_sample ()
 	row[2] = n_samples

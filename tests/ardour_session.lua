@@ -3,20 +3,24 @@
 -- (Dummy)" backend. Every line it prints for the test starts with a capital
 -- word the shell script greps for; a failed check prints "FAIL ..." and exits
 -- the step early.
---   create DIR SECONDS  a 44.1 kHz session "chords" in DIR with two mono tracks,
---                       demo and progression, each with chordlet's mono plugin
---                       (loaded with the LV2 preset "chordlet test": model path,
---                       threshold, smoothing) and the probe after it
+--   create DIR SECONDS  a 44.1 kHz session "chords" in DIR with three mono tracks,
+--                       demo, progression and filemode, each with chordlet's mono
+--                       plugin (loaded with an LV2 preset: model path, threshold,
+--                       smoothing; "chordlet test" with the live model, and for
+--                       filemode "chordlet file-mode" with the file-mode model,
+--                       whose latency Ardour compensates) and the probe after it
 --                       (tests/ardour_probe.lua); records a take of SECONDS on
 --                       both (the shell script then puts the audio in the takes'
 --                       files); saves and closes.
 --   export DIR          reopens it; checks the regions and the plugin state the
---                       preset set; exports the session (freewheeling); prints
---                       the probes' rows; sets other parameter values; saves.
+--                       preset set; prints the plugins' reported latencies;
+--                       exports the session (freewheeling); prints the probes'
+--                       rows; sets other parameter values; saves.
 --   reopen DIR          reopens it and prints the parameter values; saves.
 local step, dir, seconds = arg[1], arg[2], tonumber (arg[3] or "0")
 local RATE = 44100
-local TRACKS = { "demo", "progression" }
+local TRACKS = { "demo", "progression", "filemode" }
+local PRESETS = { demo = "chordlet test", progression = "chordlet test", filemode = "chordlet file-mode" }
 
 local function fail (msg)
 	print ("FAIL " .. msg)
@@ -56,7 +60,7 @@ if step == "create" then
 	for k, name in ipairs (TRACKS) do
 		local t = Session:new_audio_track (1, 2, nil, 1, name, ARDOUR.PresentationInfo.max_order,
 			ARDOUR.TrackMode.Normal, true):front ()
-		local p = ARDOUR.LuaAPI.new_plugin (Session, "urn:chordlet:mono", ARDOUR.PluginType.LV2, "chordlet test")
+		local p = ARDOUR.LuaAPI.new_plugin (Session, "urn:chordlet:mono", ARDOUR.PluginType.LV2, PRESETS[name])
 		if p:isnil () then fail ("new_plugin urn:chordlet:mono") end
 		if t:add_processor_by_index (p, 0, nil, true) ~= 0 then fail ("adding chordlet to " .. name) end
 		local probe = ARDOUR.LuaAPI.new_luaproc (Session, "chordlet probe")
@@ -98,6 +102,10 @@ elseif step == "export" then
 			r:to_audioregion ():set_fade_in_active (false)
 			len = math.max (len, r:length ():samples ())
 		end
+	end
+	for _, name in ipairs (TRACKS) do
+		local _, p = chordlet_of (name)
+		print (string.format ("LATENCY %s %d", name, p:signal_latency ()))
 	end
 	local e = Session:simple_export ()
 	e:set_name ("export")

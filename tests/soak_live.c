@@ -574,13 +574,16 @@ int main(int argc, char **argv) {
   demo = a.samples;
   n_demo = a.n_samples;
   synth = render_progression(&n_synth);
-  /* Two models to swap between: the live one and the file-mode one, if it
-   * streams; else the live one twice (still a load and a build each time). */
+  /* Two models to swap between: the live one and the other shipped one, if
+   * it is live too (a file-mode model streams only where its seconds of
+   * latency are accepted: test_lv2_host and tests/ardour_cli.sh run it); else
+   * the live one twice (still a load and a build each time). */
   static char live[4096], other[4096];
   if (!realpath("models/default.chordlet", live)) return 1;
   model_paths[0] = model_paths[1] = live;
   chordlet_model *probe = NULL;
-  if (realpath("models/offline.chordlet", other) && chordlet_model_load(other, &probe, &err) == CHORDLET_OK)
+  if (realpath("models/offline.chordlet", other) && chordlet_model_load(other, &probe, &err) == CHORDLET_OK &&
+      chordlet_model_lookahead_seconds(probe) <= CHORDLET_LIVE_LOOKAHEAD_SECONDS)
     model_paths[1] = other;
   chordlet_model_free(probe);
 

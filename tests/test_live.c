@@ -613,6 +613,49 @@ static void test_model_errors(void) {
   chordlet_model_free(NULL);
 }
 
+/* The file-mode student (models/offline.chordlet, 3.84 s of lookahead)
+ * loads; a stream takes it only when the caller accepts that latency. */
+static void test_lookahead_bound(const chordlet_model *live) {
+  chordlet_error err;
+  chordlet_model *m = NULL;
+  CHECK(chordlet_model_load("models/offline.chordlet", &m, &err) == CHORDLET_OK, "the file-mode model: %s",
+        err.message);
+  if (!m) return;
+  const double ahead = chordlet_model_lookahead_seconds(m);
+  CHECK(fabs(ahead - 3.84) < 1e-6, "the file-mode model looks %g s ahead, not 3.84", ahead);
+  CHECK(chordlet_model_lookahead_seconds(live) <= CHORDLET_LIVE_LOOKAHEAD_SECONDS &&
+            chordlet_model_lookahead_seconds(NULL) == 0.0,
+        "the live model looks %g s ahead", chordlet_model_lookahead_seconds(live));
+  chordlet_stream *s = NULL;
+  CHECK(chordlet_stream_create(m, 48000, 512, NULL, &s, &err) == CHORDLET_ERR_RANGE && s == NULL &&
+            strstr(err.message, "file-mode") && strstr(err.message, "3.84 s"),
+        "default options took a file-mode model: %s", err.message);
+  printf("file-mode model, default options: %s\n", err.message);
+  chordlet_stream_options o;
+  chordlet_stream_options_default(&o);
+  CHECK(o.max_lookahead_seconds == CHORDLET_LIVE_LOOKAHEAD_SECONDS, "default lookahead bound %g",
+        o.max_lookahead_seconds);
+  const double bad[] = {-1.0, CHORDLET_MAX_LOOKAHEAD_SECONDS + 1, NAN};
+  for (int i = 0; i < 3; i++) {
+    o.max_lookahead_seconds = bad[i];
+    CHECK(chordlet_stream_create(live, 48000, 512, &o, &s, &err) == CHORDLET_ERR_RANGE && s == NULL,
+          "a lookahead bound of %g s was accepted", bad[i]);
+  }
+  o.max_lookahead_seconds = 3.83;
+  CHECK(chordlet_stream_create(m, 48000, 512, &o, &s, &err) == CHORDLET_ERR_RANGE && s == NULL,
+        "a bound of 3.83 s took a model that looks 3.84 s ahead");
+  o.max_lookahead_seconds = CHORDLET_MAX_LOOKAHEAD_SECONDS;
+  CHECK(chordlet_stream_create(m, 48000, 512, &o, &s, &err) == CHORDLET_OK && s != NULL,
+        "a bound of %g s refused the file-mode model: %s", o.max_lookahead_seconds, err.message);
+  if (s) {
+    const double latency = chordlet_stream_latency(s);
+    printf("file-mode model streaming: hop %.0f ms, latency %.0f ms\n", 1e3 * chordlet_stream_hop(s), 1e3 * latency);
+    CHECK(latency > ahead && latency < ahead + 1.0, "file-mode stream latency %g s", latency);
+  }
+  chordlet_stream_free(s);
+  chordlet_model_free(m);
+}
+
 int main(void) {
 #if !UNDER_ASAN
   CHECK(interposer_self_check(), "the interposer does not count");
@@ -632,6 +675,7 @@ int main(void) {
   test_robustness(m);
   test_tuning(m);
   test_model_errors();
+  test_lookahead_bound(m);
   chordlet_model_free(m);
   printf("%d checks, %d failed\n", check_count, check_failures);
   return check_failures ? 1 : 0;
