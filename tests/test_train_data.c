@@ -2,6 +2,7 @@
  * (trainer/train_data.h): half floats, class transposition, windows,
  * pitch-shift augmentation in the feature domain, and decimation to a longer
  * hop (a file-mode model's frames from the 20 ms caches). */
+#define _POSIX_C_SOURCE 200809L
 #include <math.h>
 #include <stdio.h>
 #include <stdlib.h>
@@ -213,6 +214,56 @@ static void test_decimate(void) {
   free(s.labels);
   free(s.pseudo);
   free(s.teacher);
+
+  /* Every phase: songs of 7, 1 and 9 frames become 3 + 1 + 3 songs, each
+   * phase's frames in order, nothing lost or copied, names "NAME@p". */
+  train_set a;
+  set_alloc(&a, B, 17);
+  a.n_songs = 3;
+  a.songs = calloc(3, sizeof *a.songs);
+  EXPECT(a.songs && a.features && a.labels && a.pseudo && a.teacher);
+  g = 0;
+  for (int k = 0; k < 3; k++) {
+    char name[8];
+    snprintf(name, sizeof name, "s%d", k);
+    a.songs[k] = (train_song){strdup(name), g, lengths[k], k == 2 ? strdup("noise") : NULL};
+    for (int t = 0; t < lengths[k]; t++, g++) {
+      for (int b = 0; b < B; b++) a.features[g * B + b] = half_from_float((float)(100 * k + t) + b * 0.25f);
+      a.labels[g] = (int16_t)(10 * k + t);
+      a.pseudo[g] = (int16_t)(20 * k + t);
+      for (int c = 0; c < VOCAB_SIZE; c++) a.teacher[g * VOCAB_SIZE + c] = half_from_float((float)(k * 16 + t));
+    }
+  }
+  EXPECT(train_set_decimate_all_phases(&a, 4, &err) != CHORDLET_OK && a.n_songs == 3);
+  EXPECT(train_set_decimate_all_phases(&a, 3, &err) == CHORDLET_OK);
+  EXPECT(a.frontend.hop_seconds == 0.06 && a.n_frames == 17 && a.n_songs == 7);
+  const int song_of[7] = {0, 0, 0, 1, 2, 2, 2}, phase_of[7] = {0, 1, 2, 0, 0, 1, 2}, count[7] = {3, 2, 2, 1, 3, 3, 3};
+  size_t next = 0;
+  for (int i = 0; i < 7 && a.n_songs == 7; i++) {
+    const train_song *sg = &a.songs[i];
+    char want[16];
+    snprintf(want, sizeof want, "s%d@%d", song_of[i], phase_of[i]);
+    EXPECT(sg->offset == next && sg->n_frames == count[i] && sg->name && strcmp(sg->name, want) == 0);
+    EXPECT((sg->augment != NULL) == (song_of[i] == 2) && (!sg->augment || strcmp(sg->augment, "noise") == 0));
+    for (int j = 0; j < sg->n_frames; j++) {
+      const size_t at = sg->offset + (size_t)j;
+      const int t = phase_of[i] + 3 * j, k = song_of[i];
+      EXPECT(half_to_float(a.features[at * B + 2]) == (float)(100 * k + t) + 0.5f);
+      EXPECT(a.labels[at] == 10 * k + t && a.pseudo[at] == 20 * k + t);
+      EXPECT(half_to_float(a.teacher[at * VOCAB_SIZE + 169]) == (float)(k * 16 + t));
+    }
+    next += (size_t)sg->n_frames;
+  }
+  EXPECT(train_set_decimate_all_phases(&a, 1, &err) == CHORDLET_OK && a.n_songs == 7);
+  for (int i = 0; i < a.n_songs; i++) {
+    free(a.songs[i].name);
+    free(a.songs[i].augment);
+  }
+  free(a.songs);
+  free(a.features);
+  free(a.labels);
+  free(a.pseudo);
+  free(a.teacher);
 }
 
 int main(void) {

@@ -195,6 +195,15 @@ else
   bad "file-mode student"
   cat "$TMP/err" "$TMP/info"
 fi
+# Every phase of the 60 ms grid (--all-phases): three songs for each, the
+# settings in the model's provenance, and a run that resumes only with them.
+if train stage1 "$TMP/fa" --frame-step 3 --all-phases --lookahead 6 --steps 3 --valid-every 3 2>"$TMP/err" &&
+  "$BUILD/chordlet" info "$TMP/fa/best.chordlet" >"$TMP/info" && grep -q "frame_step=3 all_phases" "$TMP/info"; then
+  ok "--all-phases: trains on every phase of the 60 ms grid, recorded in the provenance"
+else
+  bad "--all-phases"
+  cat "$TMP/err" "$TMP/info"
+fi
 train stage2 "$TMP/g" --init "$TMP/f/best.chordlet" --steps 3 2>"$TMP/err"
 [ $? -eq 1 ] && grep -q "frame-step" "$TMP/err" && [ ! -e "$TMP/g/final.chordlet" ] &&
   ok "stage 2 at another frame step than --init's: refused" || { bad "stage 2 frame-step mismatch"; cat "$TMP/err"; }

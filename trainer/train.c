@@ -91,6 +91,7 @@ typedef struct train_options {
   long steps;
   int batch, frames, stride;
   int frame_step;                        /* the model's hop in cache frames (1: the caches' 20 ms) */
+  bool all_phases;                       /* with frame_step > 1: train on every phase of it */
   float lr, lr_start, lr_min;
   long warmup;
   int cosine;
@@ -159,6 +160,8 @@ static void usage(FILE *out, const char *command) {
           "  --dropout X --groups N   the student's shape (from scratch only)\n"
           "  --frame-step K       the model's hop is K cache frames (default 1; 3: 60 ms for a file-mode\n"
           "                       model): every K-th frame of the caches is kept (stage 2: as --init's)\n"
+          "  --all-phases         with --frame-step K: train on all K phases of it (frames 0, K, 2K, ...;\n"
+          "                       1, K+1, ...; ...), each a song of its own; validation stays at phase 0\n"
           "  --provenance TEXT    added to the model file's provenance\n"
           "  -q                   no progress line\n",
           command);
@@ -217,6 +220,8 @@ static int parse(int argc, char **argv, train_options *o) {
       o->resume = true;
     } else if (!strcmp(a, "--no-selective")) {
       o->loss.selective = 0;
+    } else if (!strcmp(a, "--all-phases")) {
+      o->all_phases = true;
     } else if (!strcmp(a, "--constant-lr")) {
       o->cosine = 0;
     } else if (!strcmp(a, "--out")) {
@@ -385,6 +390,7 @@ static void describe_options(const train_options *o, char *out, size_t n) {
            o->seed, o->init ? o->init : "-");
   /* only when set, so runs made before the option resume as they were */
   if (o->frame_step != 1) snprintf(out + strlen(out), n - strlen(out), " frame_step=%d", o->frame_step);
+  if (o->all_phases && o->frame_step != 1) snprintf(out + strlen(out), n - strlen(out), " all_phases");
   if (o->n_kd) snprintf(out + strlen(out), n - strlen(out), " kd_share=%g kd_train=%s", (double)o->kd_share, o->kd_paths[0]);
   if (o->loss.kd_only_weight > 0) snprintf(out + strlen(out), n - strlen(out), " kd_weight=%g", (double)o->loss.kd_only_weight);
   if (o->ema > 0) snprintf(out + strlen(out), n - strlen(out), " ema=%g", o->ema);
@@ -664,8 +670,11 @@ static int run(train_options *o) {
     train_state_free(&s);
     return TRAIN_EXIT_FAIL;
   }
-  if (train_set_decimate(&data, o->frame_step, &err) || train_set_decimate(&valid, o->frame_step, &err) ||
-      (o->n_kd && train_set_decimate(&kd_data, o->frame_step, &err))) {
+  /* Validation at phase 0 always, so runs with and without --all-phases compare. */
+  chordlet_status (*decimate)(train_set *, int, chordlet_error *) =
+      o->all_phases ? train_set_decimate_all_phases : train_set_decimate;
+  if (decimate(&data, o->frame_step, &err) || train_set_decimate(&valid, o->frame_step, &err) ||
+      (o->n_kd && decimate(&kd_data, o->frame_step, &err))) {
     fprintf(stderr, "%s: --frame-step %d: %s\n", o->program, o->frame_step, err.message);
     train_set_free(&data);
     train_set_free(&valid);

@@ -2,6 +2,7 @@
 #define _POSIX_C_SOURCE 200809L
 #include <dirent.h>
 #include <math.h>
+#include <stdbool.h>
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
@@ -385,6 +386,88 @@ chordlet_status train_set_decimate(train_set *s, int step, chordlet_error *err) 
   if ((p = realloc(s->labels, (to ? to : 1) * sizeof *s->labels))) s->labels = p;
   if ((p = realloc(s->pseudo, (to ? to : 1) * sizeof *s->pseudo))) s->pseudo = p;
   if (s->teacher && (p = realloc(s->teacher, (to ? to : 1) * K * sizeof *s->teacher))) s->teacher = p;
+  return CHORDLET_OK;
+}
+
+chordlet_status train_set_decimate_all_phases(train_set *s, int step, chordlet_error *err) {
+  if (step < 1 || step > 64) return chordlet_fail(err, CHORDLET_ERR_RANGE, "frame step %d: must be 1..64", step);
+  if (step == 1) return CHORDLET_OK;
+  cqt_params fe = s->frontend;
+  fe.hop_seconds = round(fe.hop_seconds * step * 1e6) / 1e6; /* as train_set_decimate */
+  chordlet_status st = cqt_params_check(&fe, err);
+  if (st) return st;
+  const size_t B = (size_t)s->n_bins, K = (size_t)s->n_classes;
+  int n_new = 0, longest = 0;
+  for (int k = 0; k < s->n_songs; k++) {
+    n_new += s->songs[k].n_frames < step ? s->songs[k].n_frames : step;
+    if (s->songs[k].n_frames > longest) longest = s->songs[k].n_frames;
+  }
+  train_song *songs = calloc(n_new ? (size_t)n_new : 1, sizeof *songs);
+  /* one song's frames, reordered phase by phase, then copied back */
+  uint16_t *f = malloc(((size_t)longest * B + 1) * sizeof *f);
+  int16_t *lab = malloc(((size_t)longest + 1) * sizeof *lab), *pse = malloc(((size_t)longest + 1) * sizeof *pse);
+  uint16_t *tea = s->teacher ? malloc(((size_t)longest * K + 1) * sizeof *tea) : NULL;
+  int made = 0;
+  bool ok = songs && f && lab && pse && (!s->teacher || tea);
+  for (int k = 0; ok && k < s->n_songs; k++) { /* names first: nothing moves until all exist */
+    const train_song *old = &s->songs[k];
+    for (int p = 0; p < step && p < old->n_frames; p++, made++) {
+      const char *name = old->name ? old->name : "";
+      const size_t len = strlen(name) + 16;
+      songs[made].name = malloc(len);
+      songs[made].augment = old->augment ? strdup(old->augment) : NULL;
+      if (!songs[made].name || (old->augment && !songs[made].augment)) {
+        made++;
+        ok = false;
+        break;
+      }
+      snprintf(songs[made].name, len, "%s@%d", name, p);
+    }
+  }
+  if (!ok) {
+    for (int i = 0; i < made; i++) {
+      free(songs[i].name);
+      free(songs[i].augment);
+    }
+    free(songs);
+    free(f);
+    free(lab);
+    free(pse);
+    free(tea);
+    return chordlet_fail(err, CHORDLET_ERR_NO_MEMORY, "out of memory for every phase of %d songs", s->n_songs);
+  }
+  made = 0;
+  for (int k = 0; k < s->n_songs; k++) {
+    const train_song *old = &s->songs[k];
+    const size_t T = (size_t)old->n_frames;
+    size_t to = 0;
+    for (int p = 0; p < step && (size_t)p < T; p++, made++) {
+      songs[made].offset = old->offset + to;
+      for (size_t from = (size_t)p; from < T; from += (size_t)step, to++) {
+        memcpy(f + to * B, s->features + (old->offset + from) * B, B * sizeof *f);
+        lab[to] = s->labels[old->offset + from];
+        pse[to] = s->pseudo[old->offset + from];
+        if (tea) memcpy(tea + to * K, s->teacher + (old->offset + from) * K, K * sizeof *tea);
+      }
+      songs[made].n_frames = (int)(to - (songs[made].offset - old->offset));
+    }
+    memcpy(s->features + old->offset * B, f, T * B * sizeof *f);
+    memcpy(s->labels + old->offset, lab, T * sizeof *lab);
+    memcpy(s->pseudo + old->offset, pse, T * sizeof *pse);
+    if (tea) memcpy(s->teacher + old->offset * K, tea, T * K * sizeof *tea);
+  }
+  for (int k = 0; k < s->n_songs; k++) {
+    free(s->songs[k].name);
+    free(s->songs[k].augment);
+  }
+  free(s->songs);
+  s->songs = songs;
+  s->n_songs = n_new;
+  s->frontend = fe;
+  free(f);
+  free(lab);
+  free(pse);
+  free(tea);
   return CHORDLET_OK;
 }
 
