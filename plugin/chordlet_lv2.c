@@ -42,9 +42,12 @@
  * milliseconds. A file-mode model (models/offline.chordlet, set through
  * chordlet:model) looks 3.84 s ahead and is more accurate: its readout comes
  * 4-5 s late, which only a host's latency compensation can hide. So with
- * such a model the plugin delays its audio by the readout's whole latency
- * (audio_delay.h) and reports it on the lv2:reportsLatency port: on playback
- * and export the host starts the track that much earlier, and the chord on
+ * such a model the plugin delays its audio by the readout's latency at the
+ * largest smoothing (audio_delay.h; 5.52 s for models/offline.chordlet,
+ * whatever the smoothing control says, so moving it never makes the host
+ * realign) and reports it on the lv2:reportsLatency port, and holds each
+ * chord change until its audio leaves (release_held): on playback and
+ * export the host starts the track that much earlier, and the chord on
  * display belongs to the audio being heard ("latency" then reads 0). Live
  * monitoring through it is then that late: that is the live model's job.
  *
@@ -103,6 +106,9 @@ typedef struct {
 } LV2_Inline_Display;
 
 enum { MAX_CHANNELS = 2, MAX_NOTES = 5, PATH_MAX_BYTES = 1024, DEFAULT_MAX_BLOCK = 8192 };
+/* The smoothing control's range (ttl/chordlet.ttl), and the chord changes a
+ * file-mode model's readout may hold back at once (seconds of them). */
+enum { MAX_SMOOTHING_CONTROL = 25, MAX_HELD = 64 };
 
 /* Ports after the audio ones (ttl/chordlet.ttl); audio: in (1 or 2), out (1 or 2). */
 enum {
@@ -171,6 +177,15 @@ typedef struct plugin {
   chordlet_model *model;
   chordlet_stream *stream;
   audio_delay *delay; /* with a model that looks ahead: the audio waits for the readout */
+  /* With a delay line, chord changes wait too, until the audio they belong
+   * to leaves the plugin: held[] (a ring) with the sample count at which each
+   * is due; heard = samples into the line since it began or was cleared;
+   * stream_base = heard when the current stream began (a new smoothing
+   * brings a new stream but keeps the line and what is held for it). */
+  chordlet_event held[MAX_HELD];
+  double held_due[MAX_HELD];
+  int held_first, held_count;
+  unsigned long long heard, stream_base;
   char model_path[PATH_MAX_BYTES];
   int smoothing_applied;  /* the lag the stream was built with */
   atomic_bool build_pending; /* a JOB_BUILD is out: do not send another (the worker clears it if its reply is lost) */
@@ -233,7 +248,7 @@ static double tuning_control(const float *port) {
 
 static int clamp_smoothing(float v) {
   if (!(v >= 0)) return 0; /* NaN too */
-  if (v > 25) return 25;
+  if (v > MAX_SMOOTHING_CONTROL) return MAX_SMOOTHING_CONTROL;
   return (int)lrintf(v);
 }
 
@@ -264,10 +279,18 @@ static chordlet_status build(const plugin *p, const char *path, const chordlet_m
     return use ? err.code : CHORDLET_ERR_INVALID_ARGUMENT;
   }
   if (chordlet_model_lookahead_seconds(use) > CHORDLET_LIVE_LOOKAHEAD_SECONDS) {
-    const unsigned long samples = chordlet_stream_latency_samples(r->stream);
-    r->delay = samples <= UINT32_MAX ? audio_delay_create(p->n_channels, (uint32_t)samples) : NULL;
+    /* The readout's latency at the largest smoothing the control allows:
+     * one delay for every smoothing, so moving the control changes neither
+     * the latency the host compensates nor the audio (a smaller lag only
+     * holds the chord changes longer, below). Were it the current lag's, a
+     * host that sets the control after restoring the state (Ardour) would
+     * see the latency change after it had aligned the tracks. */
+    const double hop = chordlet_stream_hop(r->stream);
+    const double at_most = chordlet_stream_latency(r->stream) + (MAX_SMOOTHING_CONTROL - smoothing) * hop;
+    const double samples = nearbyint(at_most * p->rate);
+    r->delay = samples >= 1 && samples <= UINT32_MAX ? audio_delay_create(p->n_channels, (uint32_t)samples) : NULL;
     if (!r->delay) {
-      snprintf(r->message, sizeof r->message, "no memory for %lu samples of audio delay", samples);
+      snprintf(r->message, sizeof r->message, "no memory for %.0f samples of audio delay", samples);
       chordlet_stream_free(r->stream);
       r->stream = NULL;
       chordlet_model_free(r->model);
@@ -357,12 +380,20 @@ static void connect_port(LV2_Handle h, uint32_t port, void *data) {
   }
 }
 
+/* The delay line starts over (new, or cleared with the stream's reset):
+ * nothing held is due any more. */
+static void forget_held(plugin *p) {
+  p->held_first = p->held_count = 0;
+  p->heard = p->stream_base = 0;
+}
+
 static void activate(LV2_Handle h) {
   plugin *p = h;
   /* A new start (transport, rate change through re-activation): forget the
    * audio before. No run() or work() is running (host guarantee). */
   if (p->stream) chordlet_stream_reset(p->stream);
   audio_delay_clear(p->delay);
+  forget_held(p);
   p->have_shown = false;
   p->n_sounding = 0;
   p->freewheeling = false;
@@ -539,11 +570,33 @@ static void start_pass(plugin *p, uint32_t midi_capacity) {
   worker_idle(p);
   if (p->stream) chordlet_stream_reset(p->stream);
   audio_delay_clear(p->delay); /* not real time now: a few MB at most */
+  forget_held(p);
   if (p->midi_out)
     for (int i = 0; i < p->n_sounding; i++)
       midi_write(p, p->midi_out, midi_capacity, (const uint8_t[3]){0x80, p->sounding[i], 0});
   p->n_sounding = 0;
   p->have_shown = false;
+}
+
+/* With a delay line: shows each held change once the audio it belongs to
+ * leaves the plugin. A change at frame time t is shown at t - one hop in the
+ * delayed audio: where the live path shows it (its latency counts the hop to
+ * the first frame after a change), so the "latency" output reads 0 for both
+ * kinds of model. It was decided at t + latency - hop, before that point,
+ * because the delay is the latency at the largest smoothing. */
+static double held_due(const plugin *p, const chordlet_event *e) {
+  return (double)p->stream_base + (e->time - chordlet_stream_hop(p->stream)) * p->rate +
+         audio_delay_length(p->delay);
+}
+
+static void release_held(plugin *p, uint32_t n, uint32_t midi_capacity) {
+  p->heard += n;
+  while (p->held_count > 0) {
+    if ((double)p->heard < p->held_due[p->held_first]) break;
+    show(p, &p->held[p->held_first], midi_capacity);
+    p->held_first = (p->held_first + 1) % MAX_HELD;
+    p->held_count--;
+  }
 }
 
 static void run(LV2_Handle h, uint32_t n) {
@@ -613,7 +666,22 @@ static void run(LV2_Handle h, uint32_t n) {
         atomic_store_explicit(&p->run_in_flight, false, memory_order_release);
     }
     chordlet_event e;
-    while (chordlet_stream_next_event(p->stream, &e)) show(p, &e, midi_capacity);
+    while (chordlet_stream_next_event(p->stream, &e)) {
+      if (!p->delay) {
+        show(p, &e, midi_capacity);
+        continue;
+      }
+      if (p->held_count == MAX_HELD) { /* more changes than seconds hold: the oldest now */
+        show(p, &p->held[p->held_first], midi_capacity);
+        p->held_first = (p->held_first + 1) % MAX_HELD;
+        p->held_count--;
+      }
+      const int slot = (p->held_first + p->held_count) % MAX_HELD;
+      p->held[slot] = e;
+      p->held_due[slot] = held_due(p, &e);
+      p->held_count++;
+    }
+    if (p->delay) release_held(p, n, midi_capacity);
   }
 
   const chordlet_event *e = p->have_shown ? &p->shown : NULL;
@@ -623,12 +691,11 @@ static void run(LV2_Handle h, uint32_t n) {
   /* The vocabulary has no inversions: the bass is the root. */
   if (p->bass_out) *p->bass_out = e ? (float)e->root : -1.0f;
   if (p->confidence_out) *p->confidence_out = e ? e->confidence : 0.0f;
-  /* The readout's delay behind the audio that leaves the plugin: with a
-   * delay line, what is left after it (0), else the stream's latency. */
-  const uint32_t delayed = audio_delay_length(p->delay);
+  /* The readout's delay behind the audio that leaves the plugin: 0 with a
+   * delay line (the changes wait for their audio), else the stream's. */
   if (p->latency_out)
-    *p->latency_out = p->stream ? (float)(1e3 * (chordlet_stream_latency(p->stream) - delayed / p->rate)) : 0.0f;
-  if (p->audio_latency_out) *p->audio_latency_out = (float)delayed;
+    *p->latency_out = p->stream && !p->delay ? (float)(1e3 * chordlet_stream_latency(p->stream)) : 0.0f;
+  if (p->audio_latency_out) *p->audio_latency_out = (float)audio_delay_length(p->delay);
   if (p->tuning_out) *p->tuning_out = p->stream ? (float)chordlet_stream_tuning(p->stream, NULL) : 440.0f;
   if (p->notify) lv2_atom_forge_pop(&p->forge, &p->notify_frame);
 
@@ -698,14 +765,24 @@ static LV2_Worker_Status work_response(LV2_Handle h, uint32_t size, const void *
   /* Swap, then free the old off the audio thread. */
   job j = {.kind = JOB_FREE, .stream = p->stream, .model = r.model ? p->model : NULL, .delay = p->delay};
   p->stream = r.stream;
-  p->delay = r.delay; /* a new latency: the host realigns, the audio restarts from silence */
+  if (r.delay && p->delay && audio_delay_length(r.delay) == audio_delay_length(p->delay)) {
+    /* The same latency (a new smoothing): the audio goes on through the old
+     * line, and what the old stream decided, and the chord on display, go
+     * on with it. (What the old stream had not decided yet, its latency's
+     * worth of audio, is not decided again: the new stream starts here.) */
+    j.delay = r.delay;
+    p->stream_base = p->heard;
+  } else {
+    p->delay = r.delay; /* a new latency: the host realigns, the audio restarts from silence */
+    forget_held(p);
+    p->have_shown = false;
+  }
   p->smoothing_applied = r.smoothing;
   if (r.model) {
     p->model = r.model;
     snprintf(p->model_path, sizeof p->model_path, "%s", r.path);
     p->send_model = true;
   }
-  p->have_shown = false;
   if ((j.stream || j.model || j.delay) &&
       p->schedule->schedule_work(p->schedule->handle, (uint32_t)offsetof(job, path), &j) != LV2_WORKER_SUCCESS)
     lv2_log_warning(&p->logger, "chordlet: the worker queue is full; a replaced model is not freed\n");
@@ -750,9 +827,15 @@ static LV2_State_Status restore(LV2_Handle h, LV2_State_Retrieve_Function retrie
   abstract[size - 1] = '\0';
   char *absolute = map_path ? map_path->absolute_path(map_path->handle, abstract) : NULL;
   /* Not thread-safe restore (no state:threadSafeRestore): no run() is
-   * running, so build and swap here. */
+   * running, so build and swap here. With the smoothing the control holds
+   * now if the host has set it (Ardour sets a session's control values
+   * before it restores the state): otherwise the first run() rebuilds the
+   * stream for it in the worker, and a file-mode model's reported latency
+   * changes after the host has aligned the tracks (an export started at
+   * once after loading was then misaligned, some runs out of three). */
   reply r;
-  chordlet_status st = build(p, absolute ? absolute : abstract, NULL, p->smoothing_applied, &r);
+  const int smoothing = p->smoothing ? clamp_smoothing(*p->smoothing) : p->smoothing_applied;
+  chordlet_status st = build(p, absolute ? absolute : abstract, NULL, smoothing, &r);
   if (absolute) {
     if (free_path) free_path->free_path(free_path->handle, absolute);
     else free(absolute);
@@ -769,6 +852,8 @@ static LV2_State_Status restore(LV2_Handle h, LV2_State_Retrieve_Function retrie
   p->stream = r.stream;
   p->model = r.model;
   p->delay = r.delay;
+  p->smoothing_applied = r.smoothing;
+  forget_held(p);
   snprintf(p->model_path, sizeof p->model_path, "%s", r.path);
   p->have_shown = false;
   p->send_model = true;

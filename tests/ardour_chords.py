@@ -11,6 +11,9 @@
       freewheel port at 1 before the first rolling one. The plugin starts a
       new timeline when the port rises, so the library is run on this much
       silence before the audio to hear exactly what the plugin heard.
+  ardour_chords.py first_chord ROWS TRACK
+      The transport sample of the first rolling cycle whose chord output is
+      not N (-1: none).
   ardour_chords.py score ROWS TRACK RATE LAB [STREAM_EVENTS [PREROLL]]
       ROWS: the "ROW" lines of tests/ardour_session.lua's export step (per
       cycle: track, transport sample, samples, chord, confidence, latency ms,
@@ -149,6 +152,17 @@ def preroll(rows_path, track):
     return 0
 
 
+def first_chord(rows_path, track):
+    """The transport sample of the first rolling cycle that shows a chord
+    (not N), or -1."""
+    for pos, n, chord, conf, lat, fw in rolling_rows(read_rows(rows_path, track)):
+        if chord != N:
+            print(pos)
+            return 0
+    print(-1)
+    return 0
+
+
 def score(rows_path, track, rate, lab_path, stream_path=None, lead=0):
     rows = read_rows(rows_path, track)
     if not rows:
@@ -222,6 +236,8 @@ if __name__ == "__main__":
         progression(int(sys.argv[2]), sys.argv[3], sys.argv[4])
     elif len(sys.argv) == 4 and sys.argv[1] == "preroll":
         sys.exit(preroll(sys.argv[2], sys.argv[3]))
+    elif len(sys.argv) == 4 and sys.argv[1] == "first_chord":
+        sys.exit(first_chord(sys.argv[2], sys.argv[3]))
     elif len(sys.argv) in (6, 7, 8) and sys.argv[1] == "score":
         sys.exit(score(sys.argv[2], sys.argv[3], int(sys.argv[4]), sys.argv[5], *sys.argv[6:7],
                        *[int(v) for v in sys.argv[7:8]]))
