@@ -224,7 +224,7 @@ static void test_decimate(void) {
   EXPECT(a.songs && a.features && a.labels && a.pseudo && a.teacher);
   g = 0;
   for (int k = 0; k < 3; k++) {
-    char name[8];
+    char name[32];
     snprintf(name, sizeof name, "s%d", k);
     a.songs[k] = (train_song){strdup(name), g, lengths[k], k == 2 ? strdup("noise") : NULL};
     for (int t = 0; t < lengths[k]; t++, g++) {
@@ -241,7 +241,7 @@ static void test_decimate(void) {
   size_t next = 0;
   for (int i = 0; i < 7 && a.n_songs == 7; i++) {
     const train_song *sg = &a.songs[i];
-    char want[16];
+    char want[48];
     snprintf(want, sizeof want, "s%d@%d", song_of[i], phase_of[i]);
     EXPECT(sg->offset == next && sg->n_frames == count[i] && sg->name && strcmp(sg->name, want) == 0);
     EXPECT((sg->augment != NULL) == (song_of[i] == 2) && (!sg->augment || strcmp(sg->augment, "noise") == 0));
