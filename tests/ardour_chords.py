@@ -24,7 +24,8 @@
       labelled chord (lead-in and tail of N excluded when the .lab's first/last
       segment is N and EXCLUDE_N=1). Prints one line of key=value:
       agreement (exact 170-class chord), root (root agreement), latency_ms,
-      block, hops, freewheel (1: the port was 1 on every rolling cycle); with
+      block, hops, freewheel (1: the port was 1 on every rolling cycle);
+      SCORE_FROM=S leaves out the points before S seconds; with
       STREAM_EVENTS (pkgconfig_stream's output on PREROLL samples of silence
       and then the same audio: TIME, HARTE, CONFIDENCE per change) also
       library (the Ardour chord output at the end of each cycle against the
@@ -172,6 +173,7 @@ def score(rows_path, track, rate, lab_path, stream_path=None, lead=0):
     segs = read_lab(lab_path)
     exclude_n = os.environ.get("EXCLUDE_N") == "1"
     lo, hi = segs[0][0], segs[-1][1]
+    lo = max(lo, float(os.environ.get("SCORE_FROM", "0")))  # seconds: points before are left out
     if exclude_n and segs[0][2] == N:
         lo = segs[0][1]
     if exclude_n and segs[-1][2] == N:
