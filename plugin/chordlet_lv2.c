@@ -589,14 +589,15 @@ static double held_due(const plugin *p, const chordlet_event *e) {
          audio_delay_length(p->delay);
 }
 
+static void show_oldest_held(plugin *p, uint32_t midi_capacity) {
+  show(p, &p->held[p->held_first], midi_capacity);
+  p->held_first = (p->held_first + 1) % MAX_HELD;
+  p->held_count--;
+}
+
 static void release_held(plugin *p, uint32_t n, uint32_t midi_capacity) {
   p->heard += n;
-  while (p->held_count > 0) {
-    if ((double)p->heard < p->held_due[p->held_first]) break;
-    show(p, &p->held[p->held_first], midi_capacity);
-    p->held_first = (p->held_first + 1) % MAX_HELD;
-    p->held_count--;
-  }
+  while (p->held_count > 0 && (double)p->heard >= p->held_due[p->held_first]) show_oldest_held(p, midi_capacity);
 }
 
 static void run(LV2_Handle h, uint32_t n) {
@@ -671,11 +672,7 @@ static void run(LV2_Handle h, uint32_t n) {
         show(p, &e, midi_capacity);
         continue;
       }
-      if (p->held_count == MAX_HELD) { /* more changes than seconds hold: the oldest now */
-        show(p, &p->held[p->held_first], midi_capacity);
-        p->held_first = (p->held_first + 1) % MAX_HELD;
-        p->held_count--;
-      }
+      if (p->held_count == MAX_HELD) show_oldest_held(p, midi_capacity); /* more changes than seconds hold */
       const int slot = (p->held_first + p->held_count) % MAX_HELD;
       p->held[slot] = e;
       p->held_due[slot] = held_due(p, &e);

@@ -354,14 +354,20 @@ void train_set_free(train_set *s) {
 
 /* ---- a longer hop ---- */
 
-chordlet_status train_set_decimate(train_set *s, int step, chordlet_error *err) {
+/* The set's front end at `step` times its hop, checked (step 2..64). */
+static chordlet_status longer_hop(const train_set *s, int step, cqt_params *fe, chordlet_error *err) {
   if (step < 1 || step > 64) return chordlet_fail(err, CHORDLET_ERR_RANGE, "frame step %d: must be 1..64", step);
-  if (step == 1) return CHORDLET_OK;
-  cqt_params fe = s->frontend;
+  *fe = s->frontend;
   /* to the microsecond, so 3 x 0.02 is the double nearest 0.06 (the value a
    * front end configured with 60 ms holds), whatever the product rounds to */
-  fe.hop_seconds = round(fe.hop_seconds * step * 1e6) / 1e6;
-  chordlet_status st = cqt_params_check(&fe, err);
+  fe->hop_seconds = round(fe->hop_seconds * step * 1e6) / 1e6;
+  return cqt_params_check(fe, err);
+}
+
+chordlet_status train_set_decimate(train_set *s, int step, chordlet_error *err) {
+  if (step == 1) return CHORDLET_OK;
+  cqt_params fe;
+  chordlet_status st = longer_hop(s, step, &fe, err);
   if (st) return st;
   const size_t B = (size_t)s->n_bins, K = (size_t)s->n_classes;
   size_t to = 0; /* frames are moved forward only: to <= from always */
@@ -390,11 +396,9 @@ chordlet_status train_set_decimate(train_set *s, int step, chordlet_error *err) 
 }
 
 chordlet_status train_set_decimate_all_phases(train_set *s, int step, chordlet_error *err) {
-  if (step < 1 || step > 64) return chordlet_fail(err, CHORDLET_ERR_RANGE, "frame step %d: must be 1..64", step);
   if (step == 1) return CHORDLET_OK;
-  cqt_params fe = s->frontend;
-  fe.hop_seconds = round(fe.hop_seconds * step * 1e6) / 1e6; /* as train_set_decimate */
-  chordlet_status st = cqt_params_check(&fe, err);
+  cqt_params fe;
+  chordlet_status st = longer_hop(s, step, &fe, err);
   if (st) return st;
   const size_t B = (size_t)s->n_bins, K = (size_t)s->n_classes;
   int n_new = 0, longest = 0;
@@ -411,63 +415,50 @@ chordlet_status train_set_decimate_all_phases(train_set *s, int step, chordlet_e
   bool ok = songs && f && lab && pse && (!s->teacher || tea);
   for (int k = 0; ok && k < s->n_songs; k++) { /* names first: nothing moves until all exist */
     const train_song *old = &s->songs[k];
-    for (int p = 0; p < step && p < old->n_frames; p++, made++) {
+    for (int p = 0; ok && p < step && p < old->n_frames; p++, made++) {
       const char *name = old->name ? old->name : "";
       const size_t len = strlen(name) + 16;
       songs[made].name = malloc(len);
       songs[made].augment = old->augment ? strdup(old->augment) : NULL;
-      if (!songs[made].name || (old->augment && !songs[made].augment)) {
-        made++;
-        ok = false;
-        break;
-      }
-      snprintf(songs[made].name, len, "%s@%d", name, p);
+      ok = songs[made].name && (!old->augment || songs[made].augment);
+      if (ok) snprintf(songs[made].name, len, "%s@%d", name, p);
     }
   }
-  if (!ok) {
-    for (int i = 0; i < made; i++) {
-      free(songs[i].name);
-      free(songs[i].augment);
-    }
-    free(songs);
-    free(f);
-    free(lab);
-    free(pse);
-    free(tea);
-    return chordlet_fail(err, CHORDLET_ERR_NO_MEMORY, "out of memory for every phase of %d songs", s->n_songs);
-  }
-  made = 0;
-  for (int k = 0; k < s->n_songs; k++) {
+  /* On success the old songs go, on failure the new ones: the set stays whole. */
+  train_song *drop = ok ? s->songs : songs;
+  const int n_drop = ok ? s->n_songs : made;
+  for (int k = 0, at = 0; ok && k < s->n_songs; k++) {
     const train_song *old = &s->songs[k];
     const size_t T = (size_t)old->n_frames;
     size_t to = 0;
-    for (int p = 0; p < step && (size_t)p < T; p++, made++) {
-      songs[made].offset = old->offset + to;
+    for (int p = 0; p < step && (size_t)p < T; p++, at++) {
+      songs[at].offset = old->offset + to;
       for (size_t from = (size_t)p; from < T; from += (size_t)step, to++) {
         memcpy(f + to * B, s->features + (old->offset + from) * B, B * sizeof *f);
         lab[to] = s->labels[old->offset + from];
         pse[to] = s->pseudo[old->offset + from];
         if (tea) memcpy(tea + to * K, s->teacher + (old->offset + from) * K, K * sizeof *tea);
       }
-      songs[made].n_frames = (int)(to - (songs[made].offset - old->offset));
+      songs[at].n_frames = (int)(to - (songs[at].offset - old->offset));
     }
     memcpy(s->features + old->offset * B, f, T * B * sizeof *f);
     memcpy(s->labels + old->offset, lab, T * sizeof *lab);
     memcpy(s->pseudo + old->offset, pse, T * sizeof *pse);
     if (tea) memcpy(s->teacher + old->offset * K, tea, T * K * sizeof *tea);
   }
-  for (int k = 0; k < s->n_songs; k++) {
-    free(s->songs[k].name);
-    free(s->songs[k].augment);
+  for (int k = 0; drop && k < n_drop; k++) {
+    free(drop[k].name);
+    free(drop[k].augment);
   }
-  free(s->songs);
-  s->songs = songs;
-  s->n_songs = n_new;
-  s->frontend = fe;
+  free(drop);
   free(f);
   free(lab);
   free(pse);
   free(tea);
+  if (!ok) return chordlet_fail(err, CHORDLET_ERR_NO_MEMORY, "out of memory for every phase of %d songs", s->n_songs);
+  s->songs = songs;
+  s->n_songs = n_new;
+  s->frontend = fe;
   return CHORDLET_OK;
 }
 
