@@ -12,8 +12,11 @@ set -u
 BUILD=$1
 command -v tmux >/dev/null 2>&1 || { echo "needs tmux"; exit 77; }
 TMP=$(mktemp -d)
-SOCKET="chordlet-test-$$"
-trap 'tmux -L "$SOCKET" kill-server 2>/dev/null; rm -rf "$TMP"' EXIT
+# One tmux server per window size: killing a server's last session makes it
+# exit, and a new-session that reaches it while it exits fails ("server
+# exited unexpectedly"), so the second size never reuses the first's socket.
+SOCKET_BASE="chordlet-test-$$"
+trap 'for s in 80x24 200x50; do tmux -L "$SOCKET_BASE-$s" kill-server 2>/dev/null; done; rm -rf "$TMP"' EXIT
 LOGS=build/test-logs
 mkdir -p "$LOGS"
 failures=0
@@ -35,6 +38,7 @@ echo "# the --json run's chords: $labels"
 
 for size in 80x24 200x50; do
   w=${size%x*} h=${size#*x}
+  SOCKET="$SOCKET_BASE-$size"
   tmux -L "$SOCKET" -u new-session -d -s view -x "$w" -y "$h" "$CMD --duration 6; echo VIEW-ENDED; sleep 60"
   sleep 4.5
   tmux -L "$SOCKET" capture-pane -p -t view >"$TMP/screen.txt"
@@ -68,7 +72,7 @@ for size in 80x24 200x50; do
   else
     bad "$size: recent changes '$recent' are not in '$expect'"
   fi
-  tmux -L "$SOCKET" kill-session -t view
+  tmux -L "$SOCKET" kill-server
 done
 
 # Not a terminal: one plain line per change, the same chords (the last one
