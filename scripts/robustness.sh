@@ -26,8 +26,13 @@
 #   bandLO-HI     a telephone band: `sinc LO-HI` (linear phase, no delay)
 #   pinkNdB       pink noise N dB below the song's own RMS (whole file, `stats`)
 #   vorbisNk      Ogg Vorbis at N kbit/s (`oggenc -b N --managed`), decoded back
+#   offsetNms     N ms of silence before the song (`pad`), the reference shifted
+#                 as much with no chord (N) over the silence: a recording starts
+#                 anywhere, not on the model's frame grid (a student that hops
+#                 every 60 ms sees each song at one of its 60 ms phases)
 # The default list (DEFAULT_CONDITIONS below): clean, detune-50c, -30c, -15c, +15c,
-# +30c, +45c, gain-30dB, reverb, band300-3400, pink20dB, vorbis64k.
+# +30c, +45c, gain-30dB, reverb, band300-3400, pink20dB, vorbis64k, offset20ms,
+# offset40ms.
 # A degradation never clips: a linear one (detune, reverb, band, noise) that would
 # peak above -0.1 dBFS is made from the input scaled down enough (measured on a
 # pass 20 dB lower; for noise the song and the noise are scaled together, so the
@@ -57,7 +62,7 @@ export LC_ALL=C # decimal points for awk and sox
 
 CEIL_DB=-0.1       # the highest peak a degraded file may have
 CODEC_PEAK_DB=-1   # the highest peak given to a lossy encoder
-DEFAULT_CONDITIONS="clean detune-50c detune-30c detune-15c detune+15c detune+30c detune+45c gain-30dB reverb band300-3400 pink20dB vorbis64k"
+DEFAULT_CONDITIONS="clean detune-50c detune-30c detune-15c detune+15c detune+30c detune+45c gain-30dB reverb band300-3400 pink20dB vorbis64k offset20ms offset40ms"
 DEFAULT_MODELS="offline=offline default=default teacher=teacher"
 
 die() {
@@ -81,6 +86,10 @@ check_condition() {
     gain-*dB) n=${1#gain-} && is_number "${n%dB}" ;;
     pink*dB) n=${1#pink} && is_number "${n%dB}" ;;
     vorbis*k) n=${1#vorbis} && is_number "${n%k}" ;;
+    offset*ms)
+      n=${1#offset}
+      n=${n%ms}
+      is_number "$n" && awk -v n="$n" 'BEGIN { exit !(n > 0 && n <= 60000) }' ;;
     band*-*)
       n=${1#band}
       lo=${n%-*} hi=${n#*-}
@@ -146,6 +155,17 @@ degrade() {
           printf "%.6f%s%.6f%s%s\n", $1 * f, sep, $2 * f, sep, rest }' "$inlab" >"$tmplab"
       effects="speed ${cents}c rate -v $rate" ;;
     gain-*) effects="gain -${cond#gain-}" && effects=${effects%dB} ;;
+    offset*)
+      ms=${cond#offset}
+      ms=${ms%ms}
+      shift_s=$(awk -v m="$ms" 'BEGIN { printf "%.6f", m / 1000 }')
+      # Every time moves later; the silence before the first chord is N.
+      awk -v d="$shift_s" 'BEGIN { printf "0.000000\t%.6f\tN\n", d }
+        /^[ \t]*(#|$)/ { print; next }
+        { sep = index($0, "\t") ? "\t" : " "; rest = $0
+          sub(/^[ \t]*[^ \t]+[ \t]+[^ \t]+[ \t]+/, "", rest)
+          printf "%.6f%s%.6f%s%s\n", $1 + d, sep, $2 + d, sep, rest }' "$inlab" >"$tmplab"
+      effects="pad $shift_s 0" ;;
     # reverb makes two channels; they are mixed back after the peak is measured (on
     # both: each one clips on its own inside sox).
     reverb) effects="reverb 50 50 50 100 20 0" post="channels $channels" ;;
@@ -178,7 +198,7 @@ degrade() {
   if [ -n "$effects" ]; then
     g=0
     case $cond in
-      gain-*) ;; # only ever quieter
+      gain-* | offset*) ;; # only ever quieter, or silence added
       *)
         # Linear effects: the peak at -20 dB, plus 20, is the peak at full level.
         # shellcheck disable=SC2086 # $effects is a list of sox arguments

@@ -35,7 +35,7 @@ sox examples/synth0046.flac "$IN" trim 0 15
 awk '$1 < 15 { printf "%.6f\t%.6f\t%s\n", $1, ($2 > 15 ? 15 : $2), $3 }' examples/synth0046.lab >"$TMP/in.lab"
 
 # 1. Determinism, atomic writes.
-CONDS="clean detune-50c detune+45c gain-30dB reverb band300-3400 pink20dB vorbis64k"
+CONDS="clean detune-50c detune+45c gain-30dB reverb band300-3400 pink20dB vorbis64k offset40ms"
 mkdir -p "$TMP/a" "$TMP/b"
 for c in $CONDS; do
   for run in a b; do
@@ -120,8 +120,29 @@ d=$(awk -v s="$(stat "$LOUD" 'RMS lev dB')" -v g="${g:-0}" -v n="$noise" 'BEGIN 
 near "$d" 20 0.5 && ok "pink20dB on a loud input: scaled by $g dB, SNR still $d dB" ||
   bad "pink20dB on a loud input: SNR $d dB"
 
-# 7. Bad conditions.
-for c in detune+45 wobble pinkdB; do
+# 7. The start offset: 40 ms of digital silence, then the input sample for
+# sample; the reference 40 ms later behind an N.
+got=$(soxi -s "$TMP/a/offset40ms.flac")
+rate=$(soxi -r "$IN")
+pad=$((rate * 40 / 1000))
+[ "$got" -eq $((samples + pad)) ] && ok "offset40ms: $pad samples more" || bad "offset40ms: $got samples from $samples"
+lead=$(sox "$TMP/a/offset40ms.flac" -n trim 0 "${pad}s" stats 2>&1 | awk 'index($0, "Pk lev dB") == 1 { print $NF }')
+[ "$lead" = "-inf" ] && ok "offset40ms: the first $pad samples are silent" || bad "offset40ms: the lead peaks at $lead dB"
+sox "$TMP/a/offset40ms.flac" "$TMP/offset-tail.flac" trim "${pad}s"
+diff_pk=$(sox -m -v 1 "$TMP/offset-tail.flac" -v -1 "$IN" -n stats 2>&1 | awk 'index($0, "Pk lev dB") == 1 { print $NF }')
+awk -v p="$diff_pk" 'BEGIN { exit !(p == "-inf" || p < -90) }' && ok "offset40ms: then the input itself (difference $diff_pk dB)" ||
+  bad "offset40ms: the shifted audio differs from the input by $diff_pk dB"
+if awk 'FNR == NR { s[FNR] = $1; e[FNR] = $2; l[FNR] = $3; n = FNR; next }
+    FNR == 1 { if ($1 != 0 || $2 != 0.04 || $3 != "N") exit 1; next }
+    { m = FNR - 1
+      if ($3 != l[m] || $1 - s[m] - 0.04 > 1e-6 || s[m] + 0.04 - $1 > 1e-6 ||
+          $2 - e[m] - 0.04 > 1e-6 || e[m] + 0.04 - $2 > 1e-6) exit 1 }
+    END { exit !(m == n && n > 5) }' "$TMP/in.lab" "$TMP/a/offset40ms.lab"
+then ok "offset40ms: reference 40 ms later, N before"
+else bad "offset40ms: reference not shifted right: $(head -3 "$TMP/a/offset40ms.lab")"; fi
+
+# 8. Bad conditions.
+for c in detune+45 wobble pinkdB offsetms offset-5ms; do
   if degrade "$c" "$IN" "$TMP/in.lab" "$TMP/bad.flac" "$TMP/bad.lab" 2>"$TMP/err"; then
     bad "condition '$c' accepted"
   elif [ -e "$TMP/bad.flac" ] || [ -e "$TMP/bad.lab" ]; then
