@@ -42,7 +42,7 @@
 # Settings (environment):
 #   ROBUSTNESS_MODELS      "NAME=MODEL ..." (MODEL: a .chordlet file or a shipped
 #                          name); default "offline=offline default=default teacher=teacher"
-#   ROBUSTNESS_CONDITIONS  the conditions above (clean is always added); default all 12
+#   ROBUSTNESS_CONDITIONS  the conditions above (clean is always added); default all 14
 #   ROBUSTNESS_SONGS       use only the first N songs of the subset (quick runs)
 #   ROBUSTNESS_JOBS        processes at a time (default: the number of cores)
 #   ROBUSTNESS_TRANSCRIBE_ARGS  extra options for chordlet transcribe
@@ -55,7 +55,7 @@
 # delete audio/COND after changing a degradation or the renders), est/NAME-KEY/COND/
 # (KEY: a checksum of the model file, the chordlet binary and the transcribe
 # options, so a changed one never reuses old estimates), score/, table.md and
-# results.json. About 35 minutes on 2 idle cores for the default 30 songs x 12
+# results.json. About 40 minutes on 2 idle cores for the default 30 songs x 14
 # conditions x 3 models (the teacher takes two thirds); a rerun reuses everything.
 set -eu
 export LC_ALL=C # decimal points for awk and sox
