@@ -52,6 +52,7 @@ for arg in "$@"; do
   # the next change or the end of the audio (a change the stream's last flush
   # places after the end is dropped).
   export MODEL_FILE="$model" DIR="$dir" SMOOTHING THRESHOLD AUDIO
+  # shellcheck disable=SC2016 # the inner shell expands its own variables
   xargs -P "$JOBS" -I{} sh -c '
     end=$(soxi -D "$AUDIO/{}.flac")
     "'"$WORK"'/stream" "$MODEL_FILE" "$AUDIO/{}.flac" "$SMOOTHING" "$THRESHOLD" 2>"$DIR/{}.err" |
