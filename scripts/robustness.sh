@@ -122,6 +122,16 @@ note_headroom() { # COND OUT GAIN
   return 0
 }
 
+# retime_lab SCALE SHIFT LAB: LAB's times as time x SCALE + SHIFT, each label
+# field kept as it is (the rest of the line after two numbers), and so are the
+# file's separator, comments and blank lines.
+retime_lab() {
+  awk -v f="$1" -v d="$2" '/^[ \t]*(#|$)/ { print; next }
+    { sep = index($0, "\t") ? "\t" : " "; rest = $0
+      sub(/^[ \t]*[^ \t]+[ \t]+[^ \t]+[ \t]+/, "", rest)
+      printf "%.6f%s%.6f%s%s\n", $1 * f + d, sep, $2 * f + d, sep, rest }' "$3"
+}
+
 # degrade COND IN IN.lab OUT OUT.lab: one degraded file and its reference, both
 # written atomically (hidden temporary names, so a folder scan never sees them).
 degrade() {
@@ -146,13 +156,7 @@ degrade() {
       cents=${cents%c}
       cents=${cents#+}
       # The tape runs 2^(cents/1200) times faster: every time shrinks by its inverse.
-      # The label field is kept as it is (the rest of the line after two numbers),
-      # and so are the file's separator, comments and blank lines.
-      awk -v c="$cents" 'BEGIN { f = exp(-c / 1200 * log(2)) }
-        /^[ \t]*(#|$)/ { print; next }
-        { sep = index($0, "\t") ? "\t" : " "; rest = $0
-          sub(/^[ \t]*[^ \t]+[ \t]+[^ \t]+[ \t]+/, "", rest)
-          printf "%.6f%s%.6f%s%s\n", $1 * f, sep, $2 * f, sep, rest }' "$inlab" >"$tmplab"
+      retime_lab "$(awk -v c="$cents" 'BEGIN { printf "%.12g", exp(-c / 1200 * log(2)) }')" 0 "$inlab" >"$tmplab"
       effects="speed ${cents}c rate -v $rate" ;;
     gain-*) effects="gain -${cond#gain-}" && effects=${effects%dB} ;;
     offset*)
@@ -160,11 +164,7 @@ degrade() {
       ms=${ms%ms}
       shift_s=$(awk -v m="$ms" 'BEGIN { printf "%.6f", m / 1000 }')
       # Every time moves later; the silence before the first chord is N.
-      awk -v d="$shift_s" 'BEGIN { printf "0.000000\t%.6f\tN\n", d }
-        /^[ \t]*(#|$)/ { print; next }
-        { sep = index($0, "\t") ? "\t" : " "; rest = $0
-          sub(/^[ \t]*[^ \t]+[ \t]+[^ \t]+[ \t]+/, "", rest)
-          printf "%.6f%s%.6f%s%s\n", $1 + d, sep, $2 + d, sep, rest }' "$inlab" >"$tmplab"
+      { printf '0.000000\t%s\tN\n' "$shift_s"; retime_lab 1 "$shift_s" "$inlab"; } >"$tmplab"
       effects="pad $shift_s 0" ;;
     # reverb makes two channels; they are mixed back after the peak is measured (on
     # both: each one clips on its own inside sox).

@@ -354,7 +354,7 @@ void train_set_free(train_set *s) {
 
 /* ---- a longer hop ---- */
 
-/* The set's front end at `step` times its hop, checked (step 2..64). */
+/* The set's front end at `step` times its hop, checked (step 1..64). */
 static chordlet_status longer_hop(const train_set *s, int step, cqt_params *fe, chordlet_error *err) {
   if (step < 1 || step > 64) return chordlet_fail(err, CHORDLET_ERR_RANGE, "frame step %d: must be 1..64", step);
   *fe = s->frontend;
