@@ -184,6 +184,25 @@ static chordlet_status load_student(recognizer *r, chordlet_error *err) {
   r->is_student = 1;
   r->sample_rate = 22050.0;
   r->frame_seconds = r->stream.hop_seconds;
+  r->hop_samples = (size_t)lround(r->stream.hop_seconds * r->sample_rate);
+  return CHORDLET_OK;
+}
+
+chordlet_status recognizer_phases(const recognizer *r, const recognizer_options *options, int *K,
+                                  chordlet_error *err) {
+  const int k = options && options->phases > 1 ? options->phases : 1;
+  *K = 1;
+  if (options && options->phases < 0)
+    return chordlet_fail(err, CHORDLET_ERR_RANGE, "%d phases: give 1 to %d", options->phases, RECOGNIZER_MAX_PHASES);
+  if (k == 1) return CHORDLET_OK;
+  if (!r->is_student)
+    return chordlet_fail(err, CHORDLET_ERR_INVALID_ARGUMENT,
+                         "the teacher sees the whole song on its own frame grid: %d phases are for a student", k);
+  if (k > RECOGNIZER_MAX_PHASES || r->hop_samples % (size_t)k != 0)
+    return chordlet_fail(err, CHORDLET_ERR_RANGE,
+                         "%d phases: give 1 to %d, dividing the model's hop of %zu samples into whole samples", k,
+                         RECOGNIZER_MAX_PHASES, r->hop_samples);
+  *K = k;
   return CHORDLET_OK;
 }
 
@@ -265,7 +284,10 @@ chordlet_status recognizer_segments(const recognizer *r, const recognizer_option
                                     double duration, transcription *out, chordlet_error *err) {
   out->confidence = malloc((n_runs ? n_runs : 1) * sizeof *out->confidence);
   if (!out->confidence) return chordlet_fail(err, CHORDLET_ERR_NO_MEMORY, "out of memory");
-  const double frame = recognizer_frame_seconds(r);
+  int K = 1;
+  chordlet_status pst = recognizer_phases(r, options, &K, err);
+  if (pst) return pst;
+  const double frame = recognizer_frame_seconds(r) / K;
   const int argmax = options && options->decoder == RECOGNIZER_ARGMAX;
   for (size_t i = 0; i < n_runs; i++) {
     /* The teacher's frame k covers [k, k+1) hops (the original decoder's
@@ -288,7 +310,70 @@ chordlet_status recognizer_segments(const recognizer *r, const recognizer_option
   }
   out->n_frames = n_frames;
   out->frame_seconds = frame;
+  out->feature_seconds = recognizer_frame_seconds(r);
   out->duration_seconds = duration;
+  return CHORDLET_OK;
+}
+
+/* K passes of the student (recognizer_options.phases): pass p over the audio
+ * after p * hop / K samples of silence, each frame's probabilities then
+ * interleaved on the grid of hop / K (recognizer_phase_frame): *probs
+ * (*M, 170), *M = cqt_offline_frame_count(n, hop / K); every grid point
+ * inside the audio has its frame, as pass p's last one is centred on the
+ * last hop-grid point inside its longer audio. *features: the first pass's
+ * (*T0, n_bins), the model's own grid. recognizer_file.c streams the same. */
+static chordlet_status student_fused_probs(const recognizer *r, double cents, const float *audio, size_t n, int K,
+                                           float **probs, size_t *M, float **features, size_t *T0,
+                                           chordlet_error *err) {
+  const size_t shift = r->hop_samples / (size_t)K, m_frames = cqt_offline_frame_count(n, shift);
+  float *pass[RECOGNIZER_MAX_PHASES] = {NULL}, *feat = NULL;
+  size_t T[RECOGNIZER_MAX_PHASES] = {0};
+  chordlet_status st = CHORDLET_OK;
+  *probs = *features = NULL;
+  *M = *T0 = 0;
+  float *padded = malloc((n + (size_t)(K - 1) * shift) * sizeof *padded);
+  if (!padded) return chordlet_fail(err, CHORDLET_ERR_NO_MEMORY, "out of memory for %zu samples", n);
+  for (int p = 0; p < K && !st; p++) {
+    const size_t lead = (size_t)p * shift;
+    memset(padded, 0, lead * sizeof *padded);
+    memcpy(padded + lead, audio, n * sizeof *padded);
+    if ((st = cqt_features_offline_tuned(&r->stream, cents, padded, n + lead, r->sample_rate, &feat, &T[p], err)))
+      break;
+    if (T[p] == 0 || T[p] > (size_t)1 << 28) {
+      st = chordlet_fail(err, CHORDLET_ERR_RANGE, "%zu frames: too short or too long to transcribe", T[p]);
+    } else if (!(pass[p] = malloc(T[p] * P170_SIZE * sizeof *pass[p]))) {
+      st = chordlet_fail(err, CHORDLET_ERR_NO_MEMORY, "out of memory for %zu frames", T[p]);
+    } else if (!(st = student_forward(&r->student, r->student_params, feat, (int)T[p], pass[p], err))) {
+      recognizer_softmax_rows(pass[p], T[p], P170_SIZE);
+      if (p == 0) {
+        *features = feat;
+        *T0 = T[0];
+        feat = NULL;
+      }
+    }
+    free(feat);
+    feat = NULL;
+  }
+  if (!st && !(*probs = malloc(m_frames * P170_SIZE * sizeof **probs)))
+    st = chordlet_fail(err, CHORDLET_ERR_NO_MEMORY, "out of memory for %zu frames", m_frames);
+  for (size_t m = 0; !st && m < m_frames; m++) {
+    int p;
+    size_t k;
+    recognizer_phase_frame(m, K, &p, &k);
+    if (k >= T[p])
+      st = chordlet_fail(err, CHORDLET_ERR_RANGE, "internal error: frame %zu is beyond pass %d's %zu", m, p, T[p]);
+    else
+      memcpy(*probs + m * P170_SIZE, pass[p] + k * P170_SIZE, P170_SIZE * sizeof **probs);
+  }
+  free(padded);
+  for (int p = 0; p < K; p++) free(pass[p]);
+  if (st) {
+    free(*probs);
+    free(*features);
+    *probs = *features = NULL;
+    return st;
+  }
+  *M = m_frames;
   return CHORDLET_OK;
 }
 
@@ -304,7 +389,11 @@ chordlet_status recognizer_transcribe(const recognizer *r, const float *audio, s
   if (given_hz != 0.0 && !(given_hz >= CHORDLET_TUNING_MIN_HZ && given_hz <= CHORDLET_TUNING_MAX_HZ))
     return chordlet_fail(err, CHORDLET_ERR_RANGE, "A4 = %g Hz: the reference must lie within %g..%g Hz", given_hz,
                          (double)CHORDLET_TUNING_MIN_HZ, (double)CHORDLET_TUNING_MAX_HZ);
-  chordlet_status st;
+  int K = 1;
+  chordlet_status st = recognizer_phases(r, options, &K, err);
+  if (st) return st;
+  float *fused = NULL;   /* (T, 170) with K passes: their probabilities on the fine grid */
+  size_t feature_T = 0;  /* rows of features */
   if (r->is_student) {
     /* The music's tuning first, then the front end built there. */
     int found = 0;
@@ -315,7 +404,12 @@ chordlet_status recognizer_transcribe(const recognizer *r, const float *audio, s
       return st;
     out->tuning_cents = cents;
     out->tuning_estimated = found;
-    st = cqt_features_offline_tuned(&r->stream, cents, audio, n, r->sample_rate, &features, &T, err);
+    if (K == 1) {
+      st = cqt_features_offline_tuned(&r->stream, cents, audio, n, r->sample_rate, &features, &T, err);
+      feature_T = T;
+    } else {
+      st = student_fused_probs(r, cents, audio, n, K, &fused, &T, &features, &feature_T, err);
+    }
   } else {
     /* The teacher's librosa front end counts tuning in fractions of its
      * 36-per-octave bins. */
@@ -326,18 +420,21 @@ chordlet_status recognizer_transcribe(const recognizer *r, const float *audio, s
       fe.tuning = tuning_hz_to_cents(given_hz) * fe.bins_per_octave / 1200.0;
     }
     st = cqt_librosa_hybrid(audio, n, &fe, &features, &T, &bins, err);
+    feature_T = T;
     out->tuning_cents = bins * 1200.0 / fe.bins_per_octave;
     out->tuning_estimated = given_hz == 0.0;
   }
   if (st) return st;
   if (T == 0 || T > (size_t)1 << 28) {
     free(features);
+    free(fused);
     return chordlet_fail(err, CHORDLET_ERR_RANGE, "%zu frames: too short or too long to transcribe", T);
   }
   report(options, 0.1);
   const size_t n_columns = r->is_student ? (size_t)VOCAB_SIZE : (size_t)TEACHER_OUT;
   float *probs = malloc(T * n_columns * sizeof *probs);       /* (T, 100) ensemble mean, or (T, 170) */
-  float *p170 = malloc(T * P170_SIZE * sizeof *p170);          /* (T, 170) */
+  float *p170 = fused ? fused : malloc(T * P170_SIZE * sizeof *p170); /* (T, 170) */
+  fused = NULL;
   int32_t *path = malloc(T * sizeof *path);                    /* (T) */
   decode_run *runs = malloc(T * sizeof *runs);                 /* (T) at most */
   decode_scored_run *scored = NULL;                            /* (n_runs) */
@@ -346,8 +443,10 @@ chordlet_status recognizer_transcribe(const recognizer *r, const float *audio, s
     goto done;
   }
   if (r->is_student) {
-    if ((st = student_forward(&r->student, r->student_params, features, (int)T, p170, err))) goto done;
-    recognizer_softmax_rows(p170, T, P170_SIZE);
+    if (K == 1) {
+      if ((st = student_forward(&r->student, r->student_params, features, (int)T, p170, err))) goto done;
+      recognizer_softmax_rows(p170, T, P170_SIZE);
+    }
     memcpy(probs, p170, T * P170_SIZE * sizeof *probs);
   } else {
     if ((st = teacher_forward_progress(r->folds, r->n_folds, features, T, probs, report_fold, (void *)options,
@@ -359,8 +458,8 @@ chordlet_status recognizer_transcribe(const recognizer *r, const float *audio, s
   if (options && options->decoder == RECOGNIZER_ARGMAX) {
     decode_argmax(p170, T, P170_SIZE, path);
   } else if ((st = decode_viterbi(probs, T, n_columns, r->state_columns, r->n_states, N_HEADS,
-                                  options && options->switch_penalty > 0 ? options->switch_penalty
-                                                                         : r->switch_penalty,
+                                  K * (options && options->switch_penalty > 0 ? options->switch_penalty
+                                                                              : r->switch_penalty),
                                   path, err))) {
     goto done;
   }
@@ -382,6 +481,7 @@ chordlet_status recognizer_transcribe(const recognizer *r, const float *audio, s
   if ((st = recognizer_segments(r, options, scored, n_runs, T, n / r->sample_rate, out, err))) goto done;
   if (options && options->keep_features) {
     out->features = features; /* the caller's now */
+    out->feature_frames = feature_T;
     out->n_bins = r->is_student ? r->stream.n_bins : (int)r->frontend.n_bins;
     features = NULL;
   }

@@ -40,7 +40,17 @@ typedef struct recognizer_options {
   double tuning_hz;              /* the music's A4 in Hz (400..480), or 0: estimate it (the default) */
   size_t block_frames;           /* recognizer_transcribe_file, students: frames per network pass
                                     (0: STUDENT_BLOCK_FRAMES); memory and time only, never the result */
+  int phases;                    /* students: 0 or 1, frames on the model's own grid (hop); K in
+                                    2..RECOGNIZER_MAX_PHASES, dividing the hop's samples: K passes, pass
+                                    p over the audio delayed by p/K of a hop, their frames interleaved
+                                    on a grid K times finer (frame m: pass (-m mod K)'s frame
+                                    (m + p) / K) and decoded there with K times the switch penalty, so
+                                    that a change is not rounded to the model's hop and the result does
+                                    not depend on where the audio falls on its grid; K times the front
+                                    end's and the network's work. The teacher refuses K > 1. */
 } recognizer_options;
+
+enum { RECOGNIZER_MAX_PHASES = 4 };
 
 /* What a transcription found, beyond the segments. */
 typedef struct transcription {
@@ -49,9 +59,12 @@ typedef struct transcription {
   size_t n_frames;
   double tuning_cents; /* the front end's tuning, cents from A4 = 440 Hz */
   int tuning_estimated; /* 1: estimated from the audio; 0: given (or nothing to estimate from: 440) */
-  float *features;     /* (n_frames, n_bins) what the network heard, with keep_features; else NULL */
+  float *features;     /* (feature_frames, n_bins) what the network heard (the first pass's, with
+                          phases), with keep_features; else NULL */
   int n_bins;
-  double frame_seconds;
+  size_t feature_frames;
+  double feature_seconds; /* per feature row: the model's hop */
+  double frame_seconds;   /* per decoded frame: the hop, or hop / phases */
   double duration_seconds; /* of the audio at recognizer_sample_rate(): where the last segment ends */
 } transcription;
 
@@ -69,6 +82,11 @@ const char *recognizer_name(const recognizer *r);
 struct teacher_fold_weights;
 const struct teacher_fold_weights *recognizer_teacher_folds(const recognizer *r, int *n_folds);
 
+/* options->phases checked against the model: *K = 1 (no options, 0 or 1) or
+ * the number of passes. Errors: a teacher, more than RECOGNIZER_MAX_PHASES,
+ * or a number that does not divide the model's hop into whole samples. */
+chordlet_status recognizer_phases(const recognizer *r, const recognizer_options *options, int *K,
+                                  chordlet_error *err);
 /* audio (n) mono at recognizer_sample_rate(). */
 chordlet_status recognizer_transcribe(const recognizer *r, const float *audio, size_t n,
                                       const recognizer_options *options, transcription *out,

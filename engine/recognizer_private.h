@@ -29,6 +29,7 @@ struct recognizer {
   cqt_librosa_config frontend; /* the teacher's */
   /* the student */
   cqt_params stream;
+  size_t hop_samples; /* the front end's hop at sample_rate */
   tuning_params tuning;
   student_config student;
   float *student_params; /* (student_layout's n_floats) */
@@ -50,6 +51,13 @@ struct recognizer {
 chordlet_status recognizer_segments(const recognizer *r, const recognizer_options *options,
                                     const decode_scored_run *runs, size_t n_runs, size_t n_frames,
                                     double duration, transcription *out, chordlet_error *err);
+
+/* With K passes, the fused grid's frame m is pass *p's frame *k: pass p's
+ * audio is p / K of a hop late, so its frame k is centred on k - p / K hops. */
+static inline void recognizer_phase_frame(size_t m, int K, int *p, size_t *k) {
+  *p = (int)(((size_t)K - m % (size_t)K) % (size_t)K);
+  *k = (m + (size_t)*p) / (size_t)K;
+}
 
 /* Logits to probabilities in place, row by row: x (T, n). */
 void recognizer_softmax_rows(float *x, size_t T, size_t n);

@@ -16,6 +16,7 @@
 #  - chordlet transcribe of the demo (examples/synth0046.flac) to .lab; to
 #    .json, the last 10 only (until it writes, the run makes the .lab run's
 #    allocations, swept already; the writer's are the last 4 today);
+#  - the same with --phases 3;
 #  - chordlet eval of the demo's labels against that transcription (table),
 #    and of two folders (--json).
 # The counts are printed; about 300 allocations for transcribe (and about
@@ -141,6 +142,9 @@ cp examples/estimate.lab "$T/labs/est/reference.lab"
 
 sweep "transcribe (lab)" synth0046.lab 0 "$CHORDLET" transcribe -q -o "$T/out" "$DEMO"
 sweep "transcribe (json)" synth0046.json 10 "$CHORDLET" transcribe -q -f json -o "$T/out" "$DEMO"
+# --phases 3: three front ends and networks and the merge queues before the
+# decoder (about 60 allocations more than one pass).
+sweep "transcribe --phases 3 (lab)" synth0046.lab 0 "$CHORDLET" transcribe -q --phases 3 -o "$T/out" "$DEMO"
 sweep "eval (two files)" - 0 "$CHORDLET" eval examples/synth0046.lab "$T/labs/est/synth0046.lab"
 sweep "eval (two folders, json)" - 0 "$CHORDLET" eval --json "$T/labs/ref" "$T/labs/est"
 

@@ -111,6 +111,24 @@ assert t['a4_hz'] == 442.5 and not t['estimated'], t"; then ok "--tuning 442.5: 
   else bad "--tuning 442.5"; fi
 fi
 
+# 4c. --phases 3: the file-mode student's chords on a 20 ms grid (JSON's
+# frame_seconds), at least as good on the demo as one pass.
+if [ -f models/offline.chordlet ]; then
+  mkdir -p "$TMP/ph1" "$TMP/ph3"
+  if "$BUILD/chordlet" transcribe -m offline -q -o "$TMP/ph1" examples/synth0046.flac &&
+     "$BUILD/chordlet" transcribe -m offline -q --phases 3 -f json -o "$TMP/ph3" examples/synth0046.flac &&
+     "$BUILD/chordlet" transcribe -m offline -q --phases 3 -o "$TMP/ph3" examples/synth0046.flac &&
+     "$BUILD/chordlet" eval --json examples/synth0046.lab "$TMP/ph1/synth0046.lab" >"$TMP/p1.json" &&
+     "$BUILD/chordlet" eval --json examples/synth0046.lab "$TMP/ph3/synth0046.lab" >"$TMP/p3.json" && $PY -c "
+import json
+d = json.load(open('$TMP/ph3/synth0046.json'))
+assert abs(d['frame_seconds'] - 0.02) < 1e-12, d['frame_seconds']
+a1, a3 = (100 * json.load(open('$TMP/' + f))['total']['avg7'] for f in ('p1.json', 'p3.json'))
+assert a3 >= a1 - 0.5, (a1, a3)
+print('    demo avg7: one pass %.2f, 3 phases %.2f' % (a1, a3))"; then ok "--phases 3: 20 ms frames, the demo scored"
+  else bad "--phases 3"; fi
+fi
+
 # 5. Bad input.
 expect_fail() { # name needle command...
   name=$1 needle=$2
@@ -130,6 +148,9 @@ expect_fail "bad format" "lab or json" "$BUILD/chordlet" transcribe -f xml "$REF
 expect_fail "no input" "no audio" "$BUILD/chordlet" transcribe
 expect_fail "tuning below 400 Hz" "400..480" "$BUILD/chordlet" transcribe --tuning 399 "$REF/music.wav"
 expect_fail "tuning not a number" "give auto" "$BUILD/chordlet" transcribe --tuning sharp "$REF/music.wav"
+expect_fail "--phases 0" "from 1 to 4" "$BUILD/chordlet" transcribe --phases 0 "$REF/music.wav"
+expect_fail "--phases 2 (not a whole number of samples)" "whole samples" "$BUILD/chordlet" transcribe -m offline --phases 2 "$REF/music.wav"
+expect_fail "--phases 3 with the teacher" "phases are for a student" "$BUILD/chordlet" transcribe -m teacher --phases 3 "$REF/music.wav"
 cp "$REF/music.wav" "$TMP/in/c.wav"
 cp "$TMP/garbage.wav" "$TMP/in/d.wav"
 expect_fail "one bad file among good ones" "1 of 4 files failed" "$BUILD/chordlet" transcribe --model teacher -q -o "$TMP/out" "$TMP/in"
