@@ -331,13 +331,17 @@ static chordlet_status student_fused_probs(const recognizer *r, double cents, co
   chordlet_status st = CHORDLET_OK;
   *probs = *features = NULL;
   *M = *T0 = 0;
+  /* The later passes' audio: silence, then the song (the first pass reads it as it is). */
   float *padded = malloc((n + (size_t)(K - 1) * shift) * sizeof *padded);
   if (!padded) return chordlet_fail(err, CHORDLET_ERR_NO_MEMORY, "out of memory for %zu samples", n);
   for (int p = 0; p < K && !st; p++) {
     const size_t lead = (size_t)p * shift;
-    memset(padded, 0, lead * sizeof *padded);
-    memcpy(padded + lead, audio, n * sizeof *padded);
-    if ((st = cqt_features_offline_tuned(&r->stream, cents, padded, n + lead, r->sample_rate, &feat, &T[p], err)))
+    if (p > 0) {
+      memset(padded, 0, lead * sizeof *padded);
+      memcpy(padded + lead, audio, n * sizeof *padded);
+    }
+    if ((st = cqt_features_offline_tuned(&r->stream, cents, p > 0 ? padded : audio, n + lead, r->sample_rate, &feat,
+                                         &T[p], err)))
       break;
     if (T[p] == 0 || T[p] > (size_t)1 << 28) {
       st = chordlet_fail(err, CHORDLET_ERR_RANGE, "%zu frames: too short or too long to transcribe", T[p]);
