@@ -7,6 +7,15 @@
  *   (audio)     (frames + index,        ──► online_decoder_push ──► changes
  *                generation)                  ── event ring ──► next_event()
  *
+ * A model whose hop is coarser than the live grid (the file-mode student's
+ * 60 ms) runs in K phases (stream_phases): the front end makes frames on a
+ * grid K times finer, and fine frame m goes to network (K - m mod K) mod K,
+ * so each of the K networks hears the model's own hop, a K-th of it apart,
+ * and their outputs, which come out in the fine grid's order, are decoded
+ * there at K times the switch penalty. It is chordlet transcribe --phases K
+ * on a stream: where a change falls on the model's grid no longer decides
+ * whether a short chord is heard (docs/RESULTS.md 4.6).
+ *
  * Reset from the audio thread cannot touch the worker's state (it may be
  * mid-inference), so it bumps a generation counter: frames carry the
  * generation they were made in, the worker restarts its network and smoother
@@ -39,7 +48,11 @@ enum {
   TAP_SLOT = 256,   /* samples a slot of the tuning tracker's audio ring holds */
   EVENT_RING = 256, /* chord changes the reader may fall behind */
   MAX_SMOOTHING = 50,
+  MAX_PHASES = 4, /* recognizer.h's RECOGNIZER_MAX_PHASES */
 };
+
+/* The grid a coarser model's phases decode on: the live students' hop. */
+#define PHASE_GRID_SECONDS 0.02
 
 /* In auto mode the front end follows the estimate (in [-50, 50) cents, a
  * semitone's worth) to the representative nearest its current tuning, as
@@ -112,6 +125,8 @@ void chordlet_model_free(chordlet_model *model) {
 
 const char *chordlet_model_name(const chordlet_model *model) { return model ? model->name : ""; }
 
+double chordlet_model_hop_seconds(const chordlet_model *model) { return model ? model->front_end.hop_seconds : 0.0; }
+
 double chordlet_model_lookahead_seconds(const chordlet_model *model) {
   return model ? model->net.lookahead * model->front_end.hop_seconds : 0.0;
 }
@@ -142,8 +157,9 @@ typedef struct event_slot {
 struct chordlet_stream {
   const chordlet_model *model;
   chordlet_stream_options options;
-  double sample_rate, hop_seconds, delay_seconds;
-  int n_bins, lookahead;
+  double sample_rate, hop_seconds, delay_seconds; /* hop: the fine grid's, the model's / phases */
+  int n_bins, lookahead; /* lookahead: each network's, in the model's frames */
+  int phases;            /* K networks a K-th of the model's hop apart (1: the model's own grid) */
   size_t max_block;
 
   /* audio thread */
@@ -156,13 +172,12 @@ struct chordlet_stream {
   uint32_t tap_gap; /* audio was dropped since the last committed slot */
 
   /* worker thread */
-  student_stream *net;
-  online_decoder *smoother;
+  student_stream *net[MAX_PHASES]; /* phase p's network */
+  online_decoder *smoother;        /* on the fine grid */
   float *probs;          /* (170) */
   uint32_t generation_seen;
   uint64_t expected_index; /* the index the next frame should have */
-  uint64_t base_index;     /* the index of the network's frame 0 */
-  uint64_t net_frames;     /* frames pushed into the network since its restart */
+  uint64_t base_index;     /* the index of the networks' fine frame 0 */
   int on_display;          /* the chord last reported, -1 before the first */
 
   /* worker thread: the tuning (tuning.h, stream.h's hand-over) */
@@ -208,6 +223,27 @@ static size_t frame_slot_bytes(int n_bins) {
   return (bytes + 63) & ~(size_t)63; /* whole cache lines */
 }
 
+/* The front end on the finest grid the model's hop allows: K = hop / 20 ms
+ * phases, at most MAX_PHASES (1 for a live model), fewer where the rate
+ * cannot put the finer hop on whole samples (cqt_plan_create's check). */
+static chordlet_status front_end_create(chordlet_stream *s, const cqt_params *model_front, double sample_rate,
+                                        chordlet_error *err) {
+  const double min_cents = tuning_hz_to_cents(CHORDLET_TUNING_MIN_HZ) - 0.5,
+               max_cents = tuning_hz_to_cents(CHORDLET_TUNING_MAX_HZ) + 0.5;
+  int K = (int)floor(model_front->hop_seconds / PHASE_GRID_SECONDS + 1e-9);
+  K = K < 1 ? 1 : K > MAX_PHASES ? MAX_PHASES : K;
+  for (;; K--) {
+    cqt_params fine = *model_front;
+    fine.hop_seconds = model_front->hop_seconds / K;
+    /* One plan sized for every tuning a user may set. */
+    chordlet_status st = cqt_stream_create_tuned(&fine, sample_rate, s->front_cents, min_cents, max_cents, &s->cqt, err);
+    if (st != CHORDLET_ERR_RANGE || K == 1) {
+      s->phases = K;
+      return st;
+    }
+  }
+}
+
 chordlet_status chordlet_stream_create(const chordlet_model *model, double sample_rate, size_t max_block,
                                        const chordlet_stream_options *options, chordlet_stream **out,
                                        chordlet_error *err) {
@@ -250,24 +286,24 @@ chordlet_status chordlet_stream_create(const chordlet_model *model, double sampl
   s->max_block = max_block;
   s->n_bins = model->front_end.n_bins;
   s->on_display = -1;
-  /* One plan sized for every tuning a user may set; the front end starts
-   * at the fixed tuning, or at A440 until the music says otherwise. */
+  /* The front end starts at the fixed tuning, or at A440 until the music
+   * says otherwise. */
   s->front_cents = o.tuning_hz > 0 ? tuning_hz_to_cents(o.tuning_hz) : 0.0;
   s->start_cents = s->front_cents;
-  chordlet_status st = cqt_stream_create_tuned(&model->front_end, sample_rate, s->front_cents,
-                                               tuning_hz_to_cents(CHORDLET_TUNING_MIN_HZ) - 0.5,
-                                               tuning_hz_to_cents(CHORDLET_TUNING_MAX_HZ) + 0.5, &s->cqt, err);
+  chordlet_status st = front_end_create(s, &model->front_end, sample_rate, err);
   for (int i = 0; !st && i < 2; i++) st = cqt_kernels_create(cqt_stream_plan(s->cqt), &s->spare[i], err);
   if (!st) st = tuning_tracker_create(&model->tuning, sample_rate, model->tuning.memory_seconds, &s->tracker, err);
-  if (!st) st = student_stream_create(&model->net, model->params, &s->net, err);
+  for (int p = 0; !st && p < s->phases; p++) st = student_stream_create(&model->net, model->params, &s->net[p], err);
+  /* On the fine grid: the lag in the model's frames, and the penalty
+   * scaled as chordlet transcribe --phases scales it (K frames per frame). */
   if (!st)
-    st = online_decoder_create(VOCAB_SIZE, o.smoothing_frames,
-                               o.switch_penalty > 0 ? o.switch_penalty : model->switch_penalty, VOCAB_N,
+    st = online_decoder_create(VOCAB_SIZE, s->phases * o.smoothing_frames,
+                               s->phases * (o.switch_penalty > 0 ? o.switch_penalty : model->switch_penalty), VOCAB_N,
                                &s->smoother, err);
   if (!st) {
     s->hop_seconds = cqt_stream_hop_seconds(s->cqt);
     s->delay_seconds = cqt_stream_delay_seconds(s->cqt);
-    s->lookahead = student_stream_lookahead(s->net);
+    s->lookahead = student_stream_lookahead(s->net[0]);
     s->max_frames = cqt_stream_max_frames_per_block(s->cqt, max_block);
     s->mono = malloc(max_block * sizeof *s->mono);
     s->frames = malloc(s->max_frames * (size_t)s->n_bins * sizeof *s->frames);
@@ -309,7 +345,7 @@ void chordlet_stream_free(chordlet_stream *s) {
   cqt_stream_free(s->cqt);
   tuning_tracker_free(s->tracker);
   free(s->tap_storage);
-  student_stream_free(s->net);
+  for (int p = 0; p < MAX_PHASES; p++) student_stream_free(s->net[p]);
   online_decoder_free(s->smoother);
   free(s->mono);
   free(s->frames);
@@ -418,10 +454,9 @@ void chordlet_stream_reset(chordlet_stream *s) {
 /* ---------------------------------------------------------- worker thread */
 
 static void restart_network(chordlet_stream *s, uint64_t first_index) {
-  student_stream_reset(s->net);
+  for (int p = 0; p < s->phases; p++) student_stream_reset(s->net[p]);
   online_decoder_reset(s->smoother);
   s->base_index = first_index;
-  s->net_frames = 0;
 }
 
 static void softmax(const float *logits, float *p, int n) {
@@ -527,9 +562,13 @@ int chordlet_stream_work(chordlet_stream *s) {
     }
     s->expected_index = h.index + 1;
     const float *features = (const float *)(slot + sizeof h);
-    int ready = student_stream_push(s->net, features, logits);
+    /* Fine frame m is phase p's: recognizer_phase_frame's mapping. Every
+     * network lags its own frames by the lookahead, so what comes out is
+     * fine frame m - K * lookahead, in the fine grid's order. */
+    const uint64_t m = h.index - s->base_index;
+    const int phase = (int)(((uint64_t)s->phases - m % (uint64_t)s->phases) % (uint64_t)s->phases);
+    int ready = student_stream_push(s->net[phase], features, logits);
     spsc_read_commit(&s->frame_ring);
-    s->net_frames++;
     ran++;
     if (!ready) continue;
     softmax(logits, s->probs, VOCAB_SIZE);
@@ -537,9 +576,9 @@ int chordlet_stream_work(chordlet_stream *s) {
     float p;
     if (online_decoder_push(s->smoother, s->probs, &state, &p)) {
       /* The network's output lags its input by the lookahead, the smoother's
-       * decision lags the network's output by its lag. */
-      uint64_t out_frames = s->net_frames - (uint64_t)s->lookahead;
-      uint64_t decided = s->base_index + out_frames - 1 - (uint64_t)s->options.smoothing_frames;
+       * decision lags the network's output by its lag (fine frames). */
+      const uint64_t decided =
+          h.index - (uint64_t)s->phases * (uint64_t)(s->lookahead + s->options.smoothing_frames);
       emit(s, decided, state, p, h.index, h.tuning_cents);
     }
   }
@@ -569,7 +608,7 @@ double chordlet_stream_latency(const chordlet_stream *s) {
   /* The first frame centred at or after a change is up to one hop later; it
    * is out of the front end after its delay, its logits after the lookahead,
    * its decision after the smoother's lag. */
-  return s->delay_seconds + (double)(1 + s->lookahead + s->options.smoothing_frames) * s->hop_seconds;
+  return s->delay_seconds + (double)(1 + s->phases * (s->lookahead + s->options.smoothing_frames)) * s->hop_seconds;
 }
 
 unsigned long chordlet_stream_latency_samples(const chordlet_stream *s) {
@@ -577,6 +616,8 @@ unsigned long chordlet_stream_latency_samples(const chordlet_stream *s) {
 }
 
 double chordlet_stream_hop(const chordlet_stream *s) { return s->hop_seconds; }
+
+int chordlet_stream_phases(const chordlet_stream *s) { return s ? s->phases : 0; }
 
 unsigned long long chordlet_stream_frames_dropped(chordlet_stream *s) {
   return atomic_load_explicit(&s->frames_dropped, memory_order_relaxed);

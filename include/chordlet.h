@@ -25,7 +25,7 @@ extern "C" {
 #define CHORDLET_RT
 
 #define CHORDLET_VERSION_MAJOR 0
-#define CHORDLET_VERSION_MINOR 1
+#define CHORDLET_VERSION_MINOR 2
 #define CHORDLET_VERSION_PATCH 0
 
 typedef enum chordlet_status {
@@ -90,6 +90,10 @@ void chordlet_model_free(chordlet_model *model);
 /* The model's name (metadata "name"). Thread: any. */
 CHORDLET_RT const char *chordlet_model_name(const chordlet_model *model);
 
+/* The model's hop: seconds between its frames (20 ms for the live
+ * students, 60 ms for models/offline.chordlet). 0 for NULL. Thread: any. */
+CHORDLET_RT double chordlet_model_hop_seconds(const chordlet_model *model);
+
 /* How far ahead the model looks, in seconds (its lookahead frames times its
  * hop): at most CHORDLET_LIVE_LOOKAHEAD_SECONDS for a live model, seconds
  * for a file-mode one. 0 for NULL. Thread: any. */
@@ -99,8 +103,9 @@ CHORDLET_RT double chordlet_model_lookahead_seconds(const chordlet_model *model)
 
 /* How a stream decides and reports chords. */
 typedef struct chordlet_stream_options {
-  /* The online smoother's fixed lag in hops (0..50): frame t is decided when
-   * frame t + lag is in. More lag, less flicker, later readout; the lag is
+  /* The online smoother's fixed lag in the model's frames (0..50, of
+   * chordlet_model_hop_seconds): a frame is decided when the frames this
+   * much later are in. More lag, less flicker, later readout; the lag is
    * part of chordlet_stream_latency(). Default 4 (80 ms at 20 ms hops). */
   int smoothing_frames;
   /* The smoother's cost of a chord change (natural log); <= 0: the model's
@@ -219,8 +224,19 @@ CHORDLET_RT void chordlet_stream_reset(chordlet_stream *stream);
 CHORDLET_RT double chordlet_stream_latency(const chordlet_stream *stream);
 CHORDLET_RT unsigned long chordlet_stream_latency_samples(const chordlet_stream *stream);
 
-/* Seconds between feature frames (the hop). Thread: any. */
+/* Seconds between the frames the stream decides (events' frame indices
+ * count them): the model's hop, divided by the stream's phases. Thread: any. */
 CHORDLET_RT double chordlet_stream_hop(const chordlet_stream *stream);
+
+/* A model whose hop is coarser than 20 ms (the file-mode student's 60 ms)
+ * runs as K copies of its network, each fed the front end's frames a K-th of
+ * a hop apart (K = hop / 20 ms, at most 4), decided together on the 20 ms
+ * grid: chordlet transcribe --phases K, live. Where the audio's start falls
+ * on the model's grid then changes little (a short chord is not missed
+ * because it straddles two frames), at K times the network's work on the
+ * worker. 1 for the live students; also 1 where the rate cannot put the
+ * finer hop on whole samples. Thread: any. */
+CHORDLET_RT int chordlet_stream_phases(const chordlet_stream *stream);
 
 /* Fixes the reference pitch (A4 in Hz, CHORDLET_TUNING_MIN_HZ..MAX_HZ), or
  * 0 to follow the music. The worker moves the front end on its next call;

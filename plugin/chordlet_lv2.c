@@ -43,9 +43,14 @@
  * chordlet:model) looks 3.84 s ahead and is more accurate: its readout comes
  * 4-5 s late, which only a host's latency compensation can hide. So with
  * such a model the plugin delays its audio by the readout's latency at the
- * largest smoothing (audio_delay.h; 5.52 s for models/offline.chordlet,
- * whatever the smoothing control says, so moving it never makes the host
- * realign) and reports it on the lv2:reportsLatency port, and holds each
+ * largest smoothing (audio_delay.h; 5.48 s for models/offline.chordlet) and
+ * decides at that smoothing, whatever the control says: the host
+ * compensates the same latency either way, so the longest lag costs nothing
+ * and decides best, and moving the control never makes the host realign or
+ * restarts the stream (it sets the lag for live models). The stream runs
+ * the model in three phases on a 20 ms grid (chordlet_stream_phases), so
+ * where the transport starts does not decide which short chords are heard.
+ * The plugin reports the latency on the lv2:reportsLatency port, and holds each
  * chord change until its audio leaves (release_held): on playback and
  * export the host starts the track that much earlier, and the chord on
  * display belongs to the audio being heard ("latency" then reads 0). Live
@@ -116,7 +121,7 @@ enum {
   PORT_NOTIFY,      /* atom out: chordlet:ChordChange, patch:Set replies */
   PORT_MIDI_OUT,    /* atom out: the chord's notes */
   PORT_THRESHOLD,   /* control in: minimum confidence 0..1 */
-  PORT_SMOOTHING,   /* control in: smoother lag in hops 0..25 */
+  PORT_SMOOTHING,   /* control in: smoother lag in the model's frames 0..25 (live models) */
   PORT_CHORD,       /* control out: 0..169 */
   PORT_ROOT,        /* control out: -1..11 */
   PORT_QUALITY,     /* control out: -1..13 */
@@ -187,7 +192,7 @@ typedef struct plugin {
   int held_first, held_count;
   unsigned long long heard, stream_base;
   char model_path[PATH_MAX_BYTES];
-  int smoothing_applied;  /* the lag the stream was built with */
+  int smoothing_applied;  /* the control's lag when the stream was built (a file-mode stream's is the largest) */
   atomic_bool build_pending; /* a JOB_BUILD is out: do not send another (the worker clears it if its reply is lost) */
   bool send_model;        /* tell the notify port the model path (patch:Get, a swap) */
   bool send_error;
@@ -267,10 +272,12 @@ static chordlet_status build(const plugin *p, const char *path, const chordlet_m
     snprintf(r->path, sizeof r->path, "%s", path);
     use = r->model;
   }
+  /* A file-mode model too: its latency is reported and its audio delayed,
+   * the same at every smoothing, so it always decides with the longest lag. */
+  const bool file_mode = use && chordlet_model_lookahead_seconds(use) > CHORDLET_LIVE_LOOKAHEAD_SECONDS;
   chordlet_stream_options o;
   chordlet_stream_options_default(&o);
-  o.smoothing_frames = smoothing;
-  /* A file-mode model too: its latency is reported and its audio delayed. */
+  o.smoothing_frames = file_mode ? MAX_SMOOTHING_CONTROL : smoothing;
   o.max_lookahead_seconds = CHORDLET_MAX_LOOKAHEAD_SECONDS;
   if (!use || chordlet_stream_create(use, p->rate, p->max_block, &o, &r->stream, &err)) {
     snprintf(r->message, sizeof r->message, "%s", use ? err.message : "no model");
@@ -278,16 +285,13 @@ static chordlet_status build(const plugin *p, const char *path, const chordlet_m
     r->model = NULL;
     return use ? err.code : CHORDLET_ERR_INVALID_ARGUMENT;
   }
-  if (chordlet_model_lookahead_seconds(use) > CHORDLET_LIVE_LOOKAHEAD_SECONDS) {
+  if (file_mode) {
     /* The readout's latency at the largest smoothing the control allows:
      * one delay for every smoothing, so moving the control changes neither
-     * the latency the host compensates nor the audio (a smaller lag only
-     * holds the chord changes longer, below). Were it the current lag's, a
-     * host that sets the control after restoring the state (Ardour) would
-     * see the latency change after it had aligned the tracks. */
-    const double hop = chordlet_stream_hop(r->stream);
-    const double at_most = chordlet_stream_latency(r->stream) + (MAX_SMOOTHING_CONTROL - smoothing) * hop;
-    const double samples = nearbyint(at_most * p->rate);
+     * the latency the host compensates nor the audio. Were it the current
+     * lag's, a host that sets the control after restoring the state (Ardour)
+     * would see the latency change after it had aligned the tracks. */
+    const double samples = nearbyint(chordlet_stream_latency(r->stream) * p->rate);
     r->delay = samples >= 1 && samples <= UINT32_MAX ? audio_delay_create(p->n_channels, (uint32_t)samples) : NULL;
     if (!r->delay) {
       snprintf(r->message, sizeof r->message, "no memory for %.0f samples of audio delay", samples);
@@ -622,7 +626,10 @@ static void run(LV2_Handle h, uint32_t n) {
 
   read_control(p);
   const int smoothing = p->smoothing ? clamp_smoothing(*p->smoothing) : p->smoothing_applied;
-  if (p->model && smoothing != p->smoothing_applied && !atomic_load_explicit(&p->build_pending, memory_order_acquire)) {
+  if (p->model && p->delay && smoothing != p->smoothing_applied) {
+    p->smoothing_applied = smoothing; /* file mode: the longest lag whatever the control; kept for a live model */
+  } else if (p->model && smoothing != p->smoothing_applied &&
+             !atomic_load_explicit(&p->build_pending, memory_order_acquire)) {
     job j = {.kind = JOB_BUILD, .smoothing = smoothing};
     if (p->schedule->schedule_work(p->schedule->handle, sizeof j, &j) == LV2_WORKER_SUCCESS)
       atomic_store_explicit(&p->build_pending, true, memory_order_release);

@@ -8,7 +8,8 @@
 #     an LV2 preset (Ardour's own preset path: lilv state restore) that sets
 #     the model path (a copy of a shipped model, outside the bundle: the live
 #     one, threshold 0.05 and smoothing 6; on filemode the file-mode one,
-#     models/offline.chordlet, threshold 0.05 and smoothing 12), and a probe
+#     models/offline.chordlet, threshold 0.05 and smoothing 12, which file
+#     mode does not use: it decides at the largest), and a probe
 #     after it (tests/ardour_probe.lua, a Lua DSP
 #     processor that records the plugin's chord, confidence and latency
 #     outputs and its freewheel port every cycle); a take is recorded on both
@@ -48,9 +49,8 @@
 # The file-mode track: Ardour sees the plugin's reported latency (4-6 s; 0 on
 # the live tracks), its readout latency output is 0 (the plugin delays the
 # audio as much, and Ardour compensates), and its chord output agrees with
-# synth0046.lab on >= 80 % of the points from 8 s on (measured: 82.3-83.4 %;
-# over the whole demo 84.4 % when Ardour feeds the track its first seconds,
-# see below). The latency
+# synth0046.lab on >= 85 % of the points of the whole demo (measured: 85.9 %;
+# see below for the exports where Ardour skips the start). The latency
 # output is the stream's with smoothing 6; no error from the plugin in
 # Ardour's log.
 # The notify port's events and the MIDI output are not read: Ardour's Lua has
@@ -138,28 +138,40 @@ cp "$TMP/demo.wav" "$TMP/filemode.wav"
 python3 "$SRC/tests/ardour_chords.py" progression $RATE "$TMP/progression.wav" "$TMP/progression.lab"
 seconds=$(soxi -D "$TMP/demo.wav" | awk '{ printf "%d", $1 + 1.5 }')
 
-# 1. create
-ardour create "$SESSION" "$seconds"
-grep -q '^PLUGIN chordlet (mono)' "$TMP/create.out" && ok "Ardour inserts urn:chordlet:mono on a mono track" \
-  || bad "no chordlet plugin: $(head -5 "$TMP/create.out")"
-for tr in demo progression filemode; do
-  smoothing=6
-  [ $tr = filemode ] && smoothing=12
-  grep -q "^PRESET $tr threshold=0.050 smoothing=$smoothing" "$TMP/create.out" && ok "the LV2 preset set $tr's threshold and smoothing" \
-    || bad "the preset did not apply on $tr: $(grep "^PRESET $tr" "$TMP/create.out")"
-  take=$(find "$SESSION/interchange" -name "Take1_$tr-*.wav" | head -n 1)
-  [ -n "$take" ] || { bad "no take recorded on $tr"; cat "$TMP/create.out"; exit 1; }
-  len=$(soxi -s "$take")
-  # The take's own format (mono 32-bit float WAV), the audio padded with
-  # silence or cut to the take's length.
-  sox "$TMP/$tr.wav" -r $RATE -e floating-point -b 32 -c 1 "$TMP/take.wav" pad 0 60 trim 0 "${len}s" \
-    && mv "$TMP/take.wav" "$take" && [ "$(soxi -s "$take")" = "$len" ] \
-    && ok "$tr's audio is in its take ($len samples)" || bad "could not write $tr's take"
-done
-rm -f "$SESSION"/peaks/*
+# 1. create, and 2. export: a function, for the one retry below.
+create_and_export() {
+  ardour create "$SESSION" "$seconds"
+  grep -q '^PLUGIN chordlet (mono)' "$TMP/create.out" && ok "Ardour inserts urn:chordlet:mono on a mono track" \
+    || bad "no chordlet plugin: $(head -5 "$TMP/create.out")"
+  for tr in demo progression filemode; do
+    smoothing=6
+    [ $tr = filemode ] && smoothing=12
+    grep -q "^PRESET $tr threshold=0.050 smoothing=$smoothing" "$TMP/create.out" && ok "the LV2 preset set $tr's threshold and smoothing" \
+      || bad "the preset did not apply on $tr: $(grep "^PRESET $tr" "$TMP/create.out")"
+    take=$(find "$SESSION/interchange" -name "Take1_$tr-*.wav" | head -n 1)
+    [ -n "$take" ] || { bad "no take recorded on $tr"; cat "$TMP/create.out"; exit 1; }
+    len=$(soxi -s "$take")
+    # The take's own format (mono 32-bit float WAV), the audio padded with
+    # silence or cut to the take's length.
+    sox "$TMP/$tr.wav" -r $RATE -e floating-point -b 32 -c 1 "$TMP/take.wav" pad 0 60 trim 0 "${len}s" \
+      && mv "$TMP/take.wav" "$take" && [ "$(soxi -s "$take")" = "$len" ] \
+      && ok "$tr's audio is in its take ($len samples)" || bad "could not write $tr's take"
+  done
+  rm -f "$SESSION"/peaks/*
 
-# 2. export
-ardour export "$SESSION"
+  # 2. export
+  ardour export "$SESSION"
+}
+create_and_export
+# Ardour 7.3 now and then starts the export without feeding the file-mode
+# track its first seconds (below); a session where that happened keeps
+# doing it, so a fresh one is made once.
+first=$(python3 "$SRC/tests/ardour_chords.py" first_chord "$TMP/export.out" filemode)
+if [ "${first:--1}" -lt 0 ] || [ "$first" -gt $((3 * RATE)) ]; then
+  echo "# Ardour did not feed the file-mode track its first seconds (first chord at sample $first): a new session, once"
+  rm -rf "$SESSION"
+  create_and_export
+fi
 out=$TMP/export.out
 for tr in demo progression filemode; do
   smoothing=6
@@ -213,37 +225,48 @@ root=$(val root "$demo")
 # readout comes seconds late; the plugin delays its audio as much and reports
 # it (lv2:reportsLatency), and Ardour's latency compensation plays the track
 # that much earlier. Its readout latency output is then 0: the chord output at
-# each point is compared with the demo's .lab at that very point.
+# each point is compared with the demo's .lab at that very point, over the
+# whole demo: issue 18's bar, 85 % (measured: 85.9 %; the model runs in three
+# phases on a 20 ms grid, so where Ardour's pre-roll puts the demo on the
+# model's 60 ms grid no longer moves this, docs/RESULTS.md 4.6).
 # Ardour 7.3 now and then (1 export in 15 here, more on a busy machine)
 # starts the export without feeding the file-mode track its first 5.5 s: the
 # plugin, logging what it heard, got the demo's first sample at the first
-# rolling cycle instead of 5.52 s before, while Ardour counted the latency in
+# rolling cycle instead of 5.48 s before, while Ardour counted the latency in
 # its pre-roll and read the track ahead from then on (a retry from the same
-# session missed it as well). The points of the first 8 s (the latency, then
-# the model's 3.84 s of context) are therefore left out of this track's
-# score (82.3 % fed from the start, 83.4 % in a run where Ardour skipped it:
-# the stream then starts on another phase of its 60 ms grid).
+# session missed it as well). The test then makes a new session once (above);
+# should Ardour skip the start there too, only the points from 8 s on (the
+# latency, then the model's 3.84 s of context) can be scored, against 80 %
+# (measured 81.8 %), and the test says so.
 first=$(python3 "$SRC/tests/ardour_chords.py" first_chord "$out" filemode)
-[ "${first:--1}" -lt 0 ] || [ "$first" -gt $((3 * RATE)) ] \
-  && echo "# Ardour did not feed the file-mode track its first seconds (first chord at sample $first)"
-fm=$(SCORE_FROM=8 python3 "$SRC/tests/ardour_chords.py" score "$out" filemode $RATE "$SRC/examples/synth0046.lab" 2>&1)
-echo "# filemode (from 8 s): $fm"
+fed=1
+if [ "${first:--1}" -lt 0 ] || [ "$first" -gt $((3 * RATE)) ]; then
+  fed=0
+  echo "# Ardour did not feed the file-mode track its first seconds, twice (first chord at sample $first)"
+fi
+fm_all=$(python3 "$SRC/tests/ardour_chords.py" score "$out" filemode $RATE "$SRC/examples/synth0046.lab" 2>&1)
+echo "# filemode (whole demo): $fm_all"
+fm8=$(SCORE_FROM=8 python3 "$SRC/tests/ardour_chords.py" score "$out" filemode $RATE "$SRC/examples/synth0046.lab" 2>&1)
+echo "# filemode (from 8 s): $fm8"
 fm_latency=$(sed -n 's/^LATENCY filemode \([0-9]*\)$/\1/p' "$out")
-fm_agreement=$(val agreement "$fm")
 [ -n "$fm_latency" ] && awk -v l="$fm_latency" -v r=$RATE 'BEGIN { exit !(l / r > 3.84 && l / r < 6) }' \
   && [ "$(sed -n 's/^LATENCY demo \([0-9]*\)$/\1/p' "$out")" = 0 ] \
   && ok "Ardour sees the file-mode plugin's latency, $fm_latency samples ($(awk -v l="$fm_latency" -v r=$RATE 'BEGIN { printf "%.3f", l / r }') s), and none on the live one" \
   || bad "plugin latencies in Ardour: $(grep '^LATENCY' "$out" | tr '\n' ' ')"
-[ "$(val latency_ms "$fm")" = 0 ] && [ "$(val freewheel "$fm")" = 1 ] \
+[ "$(val latency_ms "$fm_all")" = 0 ] && [ "$(val freewheel "$fm_all")" = 1 ] \
   && ok "file mode: the readout latency output is 0 ms (the audio is delayed as much), freewheeling throughout" \
-  || bad "file mode: readout latency output '$(val latency_ms "$fm")' ms, freewheel '$(val freewheel "$fm")'"
-# (The file-mode model's 60 ms frames make its score on this demo depend on
-# where the audio falls on its frame grid: 79-88 % through the library and
-# transcribe, docs/RESULTS.md 4.6; Ardour's pre-roll puts it at one phase,
-# 84.4 %. The bar: well above what live models reach on it, 61-79 %.)
-[ -n "$fm_agreement" ] && awk -v a="$fm_agreement" 'BEGIN { exit !(a >= 0.80) }' \
-  && ok "file mode: in Ardour the chord output agrees with synth0046.lab on $fm_agreement of the time from 8 s on (>= 0.80), root $(val root "$fm")" \
-  || bad "file mode: agreement with synth0046.lab '$fm_agreement' < 0.80 ($fm)"
+  || bad "file mode: readout latency output '$(val latency_ms "$fm_all")' ms, freewheel '$(val freewheel "$fm_all")'"
+if [ $fed = 1 ]; then
+  a=$(val agreement "$fm_all")
+  [ -n "$a" ] && awk -v a="$a" 'BEGIN { exit !(a >= 0.85) }' \
+    && ok "file mode: in Ardour the chord output agrees with synth0046.lab on $a of the whole demo (>= 0.85), root $(val root "$fm_all")" \
+    || bad "file mode: agreement with synth0046.lab '$a' < 0.85 over the whole demo ($fm_all)"
+else
+  a=$(val agreement "$fm8")
+  [ -n "$a" ] && awk -v a="$a" 'BEGIN { exit !(a >= 0.80) }' \
+    && ok "file mode, Ardour having skipped the start twice: the chord output agrees with synth0046.lab on $a from 8 s on (>= 0.80)" \
+    || bad "file mode: agreement with synth0046.lab '$a' < 0.80 from 8 s on ($fm8)"
+fi
 
 # 3. reopen: the values set before the last save, and the model path.
 ardour reopen "$SESSION"

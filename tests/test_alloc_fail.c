@@ -5,7 +5,8 @@
  * OpenBLAS's own allocations are spared, as those libraries abort or exit
  * on a failure) in:
  *  - chordlet_model_load of the shipped live model;
- *  - chordlet_stream_create for it (48 kHz, blocks of 1024);
+ *  - chordlet_stream_create for it (48 kHz, blocks of 1024), and for the
+ *    file-mode model (three networks, one per phase);
  *  - the plugin's instantiate and activate (the bundle's chordlet.so,
  *    dlopened as a host does);
  *  - a model swap in the plugin's worker: patch:Set on the control port,
@@ -91,12 +92,13 @@ static int model_load_once(long k, tally *t) {
 /* ---------------------------------------------------------- stream create */
 
 static chordlet_model *shared_model;
+static const chordlet_stream_options *shared_options; /* NULL: the defaults */
 
 static int stream_create_once(long k, tally *t) {
   chordlet_stream *s = (chordlet_stream *)1;
   chordlet_error err = {0};
   fm_arm(k, 1);
-  chordlet_status st = chordlet_stream_create(shared_model, 48000, 1024, NULL, &s, &err);
+  chordlet_status st = chordlet_stream_create(shared_model, 48000, 1024, shared_options, &s, &err);
   fm_disarm();
   if (st == CHORDLET_OK) {
     CHECK(s != NULL, "stream create succeeded without a stream");
@@ -400,6 +402,15 @@ int main(void) {
   CHECK(chordlet_model_load(model_path, &shared_model, &err) == CHORDLET_OK, "%s", err.message);
   sweep("chordlet_stream_create", stream_create_once);
   chordlet_model_free(shared_model);
+  /* The file-mode model: three networks, one per phase (live.c). */
+  chordlet_stream_options file_mode;
+  chordlet_stream_options_default(&file_mode);
+  file_mode.max_lookahead_seconds = CHORDLET_MAX_LOOKAHEAD_SECONDS;
+  CHECK(chordlet_model_load("models/offline.chordlet", &shared_model, &err) == CHORDLET_OK, "%s", err.message);
+  shared_options = &file_mode;
+  if (shared_model) sweep("chordlet_stream_create, file-mode model (3 phases)", stream_create_once);
+  chordlet_model_free(shared_model);
+  shared_options = NULL;
   if (plugin_desc) {
     sweep("plugin instantiate + activate", instantiate_once);
     sweep("plugin model swap (worker)", swap_once);
