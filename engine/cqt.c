@@ -447,8 +447,18 @@ chordlet_status cqt_kernels_create(const cqt_plan *pl, cqt_kernels **out, chordl
   set->b = set->a + scratch;
   set->k0 = (int *)(set->b + scratch);
   set->nk = set->k0 + K;
-  memset(set->coef, 0, sizeof(cqt_v4) * pl->kernel_capacity);
-  cqt_kernels_build(pl, set, pl->layout.tuning_cents);
+  if (pl->base) {
+    /* The plan's own set is built at the plan's tuning: a spare starts as
+     * its copy, the same numbers without 5 ms of trigonometry (a live
+     * stream makes two spares when it is created: a plugin's instantiate). */
+    memcpy(set->coef, pl->base->coef, sizeof(cqt_v4) * pl->kernel_capacity);
+    memcpy(set->k0, pl->base->k0, K * sizeof(int));
+    memcpy(set->nk, pl->base->nk, K * sizeof(int));
+    set->cents = pl->base->cents;
+  } else {
+    memset(set->coef, 0, sizeof(cqt_v4) * pl->kernel_capacity);
+    cqt_kernels_build(pl, set, pl->layout.tuning_cents);
+  }
   *out = set;
   return CHORDLET_OK;
 }

@@ -761,6 +761,28 @@ static void test_tuning(double rate) {
     for (size_t b = 0; b < K; b++) worst = fmax(worst, fabs(exp(F40[j * K + b]) - p.log_eps - mag[b]) / peak);
   }
   CHECK(worst <= 1e-5, "%g Hz, +40 cents: %g of the peak from the definition", rate, worst);
+  /* A new spare set is the plan's own (a copy of it), and so is one rebuilt
+   * at the plan's tuning: a stream on either from its first frame gives the
+   * untuned frames bit for bit. */
+  for (int rebuilt = 0; rebuilt < 2; rebuilt++) {
+    cqt_kernels *fresh = NULL;
+    cqt_stream *s0 = NULL;
+    float *G = calloc((T0 + 2) * K, sizeof *G);
+    CHECK(G && cqt_kernels_create(wide, &fresh, &err) == CHORDLET_OK && cqt_kernels_cents(fresh) == 0.0 &&
+              (!rebuilt || cqt_kernels_build(wide, fresh, 0.0) == CHORDLET_OK) &&
+              cqt_stream_create_shared(wide, &s0, &err) == CHORDLET_OK,
+          "a fresh spare set: %s", err.message);
+    if (G && fresh && s0) {
+      cqt_stream_request_kernels(s0, fresh);
+      size_t got0 = cqt_stream_process(s0, x, n, G, T0 + 2);
+      got0 += cqt_stream_process(s0, NULL, (T0 - 1) * H + cqt_stream_delay_samples(s0) - n, G + got0 * K, T0 + 2 - got0);
+      CHECK(got0 == T0 && cqt_stream_kernels_in_use(s0) == fresh && memcmp(G, F0, T0 * K * sizeof *G) == 0,
+            "%g Hz: a %s spare set does not give the plan's frames", rate, rebuilt ? "rebuilt" : "new");
+    }
+    cqt_stream_free(s0);
+    cqt_kernels_free(fresh);
+    free(G);
+  }
   /* Out of range: refused, the set untouched. */
   cqt_kernels *spare;
   CHECK(cqt_kernels_create(wide, &spare, &err) == CHORDLET_OK, "spare: %s", err.message);
