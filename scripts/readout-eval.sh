@@ -13,8 +13,11 @@
 # Songs: make robustness's 30 pop909cl test songs (every third line of
 # pop909cl_test.txt, rendered as make eval-teacher renders them; run
 # make robustness or make eval-teacher first).
-# Settings: READOUT_SMOOTHING (the stream's lag in hops, default 4 as
-# chordlet live's), READOUT_THRESHOLD (default 0), READOUT_JOBS (cores),
+# Settings: READOUT_SMOOTHING (the stream's lag in the model's frames,
+# default 4 as chordlet live's), READOUT_THRESHOLD (default 0),
+# READOUT_LOOKAHEAD (seconds of lookahead the stream accepts: 30 admits a
+# file-mode model, as the plugin streams one; default the library's live
+# bound), READOUT_JOBS (cores),
 # CHORDLET_SHARED (../shared). Work in work/readout/; prints one row per model.
 set -eu
 cd "$(dirname "$0")/.."
@@ -22,12 +25,14 @@ cd "$(dirname "$0")/.."
 SHARED=$(cd "${CHORDLET_SHARED:-../shared}" && pwd)
 SMOOTHING=${READOUT_SMOOTHING:-4}
 THRESHOLD=${READOUT_THRESHOLD:-0}
+LOOKAHEAD=${READOUT_LOOKAHEAD:-0.1}
 JOBS=${READOUT_JOBS:-$(nproc 2>/dev/null || echo 2)}
 AUDIO=work/eval-teacher/audio/pop909cl
 REF=work/eval-teacher/ref/pop909cl
 WORK=work/readout
 die() { echo "readout-eval.sh: $*" >&2; exit 1; }
 case $SMOOTHING in '' | *[!0-9]*) die "READOUT_SMOOTHING must be 0..25" ;; esac
+case $LOOKAHEAD in '' | *[!0-9.]*) die "READOUT_LOOKAHEAD must be seconds, 0..30" ;; esac
 [ "$SMOOTHING" -le 25 ] || die "READOUT_SMOOTHING must be 0..25"
 [ -f build/libchordlet.a ] && [ -x build/chordlet ] || die "build/ is missing (make)"
 mkdir -p "$WORK"
@@ -51,11 +56,11 @@ for arg in "$@"; do
   # One song: the chord changes (TIME<TAB>HARTE<TAB>CONFIDENCE) as segments up to
   # the next change or the end of the audio (a change the stream's last flush
   # places after the end is dropped).
-  export MODEL_FILE="$model" DIR="$dir" SMOOTHING THRESHOLD AUDIO
+  export MODEL_FILE="$model" DIR="$dir" SMOOTHING THRESHOLD LOOKAHEAD AUDIO
   # shellcheck disable=SC2016 # the inner shell expands its own variables
   xargs -P "$JOBS" -I{} sh -c '
     end=$(soxi -D "$AUDIO/{}.flac")
-    "'"$WORK"'/stream" "$MODEL_FILE" "$AUDIO/{}.flac" "$SMOOTHING" "$THRESHOLD" 2>"$DIR/{}.err" |
+    "'"$WORK"'/stream" "$MODEL_FILE" "$AUDIO/{}.flac" "$SMOOTHING" "$THRESHOLD" "$LOOKAHEAD" 2>"$DIR/{}.err" |
       awk -F "\t" -v end="$end" "\$1 >= end { next }
         { if (n) printf \"%.3f\t%.3f\t%s\n\", t, \$1, c; t = \$1; c = \$2; n++ }
         END { if (n) printf \"%.3f\t%.3f\t%s\n\", t, end, c }" >"$DIR/est/{}.lab.tmp" &&

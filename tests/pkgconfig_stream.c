@@ -1,4 +1,4 @@
-/* pkgconfig_stream.c MODEL AUDIO [SMOOTHING [THRESHOLD]]: a library user's program, built by
+/* pkgconfig_stream.c MODEL AUDIO [SMOOTHING [THRESHOLD [LOOKAHEAD]]]: a library user's program, built by
  * tests/install_cli.sh against an installed libchordlet with nothing but
  * `pkg-config --cflags --libs chordlet` (and libsndfile to read the file; the
  * public API has no audio reader). It streams the file through
@@ -6,7 +6,9 @@
  * and reading events on the same thread, and prints one line per chord change:
  * "TIME<TAB>HARTE<TAB>CONFIDENCE". Exit 0 after at least one chord, else 1.
  * SMOOTHING and THRESHOLD set the stream's smoothing_frames and
- * min_confidence (tests/ardour_cli.sh runs it as its plugin is set). */
+ * min_confidence (tests/ardour_cli.sh runs it as its plugin is set),
+ * LOOKAHEAD its max_lookahead_seconds (a file-mode model needs 3.84 s or
+ * more: scripts/readout-eval.sh's READOUT_LOOKAHEAD). */
 #include <chordlet.h>
 #include <sndfile.h>
 
@@ -27,8 +29,8 @@ static int drain(chordlet_stream *stream) {
 }
 
 int main(int argc, char **argv) {
-  if (argc < 3 || argc > 5) {
-    fprintf(stderr, "usage: %s MODEL AUDIO [SMOOTHING [THRESHOLD]]\n", argv[0]);
+  if (argc < 3 || argc > 6) {
+    fprintf(stderr, "usage: %s MODEL AUDIO [SMOOTHING [THRESHOLD [LOOKAHEAD]]]\n", argv[0]);
     return 2;
   }
   chordlet_error err;
@@ -48,6 +50,7 @@ int main(int argc, char **argv) {
   chordlet_stream_options_default(&options);
   if (argc > 3) options.smoothing_frames = atoi(argv[3]);
   if (argc > 4) options.min_confidence = (float)atof(argv[4]);
+  if (argc > 5) options.max_lookahead_seconds = atof(argv[5]);
   chordlet_stream *stream = NULL;
   if (chordlet_stream_create(model, info.samplerate, BLOCK, &options, &stream, &err) != CHORDLET_OK) {
     fprintf(stderr, "%s\n", err.message);
