@@ -37,6 +37,7 @@
 #include "model_keys.h"
 #include "modelfile.h"
 #include "online_decode.h"
+#include "phase_grid.h"
 #include "spsc.h"
 #include "stream.h"
 #include "student.h"
@@ -48,7 +49,6 @@ enum {
   TAP_SLOT = 256,   /* samples a slot of the tuning tracker's audio ring holds */
   EVENT_RING = 256, /* chord changes the reader may fall behind */
   MAX_SMOOTHING = 50,
-  MAX_PHASES = 4, /* recognizer.h's RECOGNIZER_MAX_PHASES */
 };
 
 /* The grid a coarser model's phases decode on: the live students' hop. */
@@ -172,7 +172,7 @@ struct chordlet_stream {
   uint32_t tap_gap; /* audio was dropped since the last committed slot */
 
   /* worker thread */
-  student_stream *net[MAX_PHASES]; /* phase p's network */
+  student_stream *net[PHASE_GRID_MAX]; /* phase p's network */
   online_decoder *smoother;        /* on the fine grid */
   float *probs;          /* (170) */
   uint32_t generation_seen;
@@ -224,14 +224,14 @@ static size_t frame_slot_bytes(int n_bins) {
 }
 
 /* The front end on the finest grid the model's hop allows: K = hop / 20 ms
- * phases, at most MAX_PHASES (1 for a live model), fewer where the rate
+ * phases, at most PHASE_GRID_MAX (1 for a live model), fewer where the rate
  * cannot put the finer hop on whole samples (cqt_plan_create's check). */
 static chordlet_status front_end_create(chordlet_stream *s, const cqt_params *model_front, double sample_rate,
                                         chordlet_error *err) {
   const double min_cents = tuning_hz_to_cents(CHORDLET_TUNING_MIN_HZ) - 0.5,
                max_cents = tuning_hz_to_cents(CHORDLET_TUNING_MAX_HZ) + 0.5;
   int K = (int)floor(model_front->hop_seconds / PHASE_GRID_SECONDS + 1e-9);
-  K = K < 1 ? 1 : K > MAX_PHASES ? MAX_PHASES : K;
+  K = K < 1 ? 1 : K > PHASE_GRID_MAX ? PHASE_GRID_MAX : K;
   for (;; K--) {
     cqt_params fine = *model_front;
     fine.hop_seconds = model_front->hop_seconds / K;
@@ -345,7 +345,7 @@ void chordlet_stream_free(chordlet_stream *s) {
   cqt_stream_free(s->cqt);
   tuning_tracker_free(s->tracker);
   free(s->tap_storage);
-  for (int p = 0; p < MAX_PHASES; p++) student_stream_free(s->net[p]);
+  for (int p = 0; p < PHASE_GRID_MAX; p++) student_stream_free(s->net[p]);
   online_decoder_free(s->smoother);
   free(s->mono);
   free(s->frames);
@@ -562,11 +562,12 @@ int chordlet_stream_work(chordlet_stream *s) {
     }
     s->expected_index = h.index + 1;
     const float *features = (const float *)(slot + sizeof h);
-    /* Fine frame m is phase p's: recognizer_phase_frame's mapping. Every
-     * network lags its own frames by the lookahead, so what comes out is
-     * fine frame m - K * lookahead, in the fine grid's order. */
-    const uint64_t m = h.index - s->base_index;
-    const int phase = (int)(((uint64_t)s->phases - m % (uint64_t)s->phases) % (uint64_t)s->phases);
+    /* Fine frame m is phase p's (phase_grid.h). Every network lags its own
+     * frames by the lookahead, so what comes out is fine frame
+     * m - K * lookahead, in the fine grid's order. */
+    int phase;
+    size_t own_frame;
+    phase_grid_frame((size_t)(h.index - s->base_index), s->phases, &phase, &own_frame);
     int ready = student_stream_push(s->net[phase], features, logits);
     spsc_read_commit(&s->frame_ring);
     ran++;

@@ -317,7 +317,7 @@ chordlet_status recognizer_segments(const recognizer *r, const recognizer_option
 
 /* K passes of the student (recognizer_options.phases): pass p over the audio
  * after p * hop / K samples of silence, each frame's probabilities then
- * interleaved on the grid of hop / K (recognizer_phase_frame): *probs
+ * interleaved on the grid of hop / K (phase_grid_frame): *probs
  * (*M, 170), *M = cqt_offline_frame_count(n, hop / K); every grid point
  * inside the audio has its frame, as pass p's last one is centred on the
  * last hop-grid point inside its longer audio. *features: the first pass's
@@ -363,7 +363,7 @@ static chordlet_status student_fused_probs(const recognizer *r, double cents, co
   for (size_t m = 0; !st && m < m_frames; m++) {
     int p;
     size_t k;
-    recognizer_phase_frame(m, K, &p, &k);
+    phase_grid_frame(m, K, &p, &k);
     if (k >= T[p])
       st = chordlet_fail(err, CHORDLET_ERR_RANGE, "internal error: frame %zu is beyond pass %d's %zu", m, p, T[p]);
     else

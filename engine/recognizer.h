@@ -22,6 +22,7 @@
 
 #include "chordlet.h"
 #include "lab.h"
+#include "phase_grid.h"
 
 typedef enum recognizer_decoder {
   RECOGNIZER_VITERBI = 0, /* the model's HMM decoder: smooth, the default */
@@ -50,7 +51,7 @@ typedef struct recognizer_options {
                                     end's and the network's work. The teacher refuses K > 1. */
 } recognizer_options;
 
-enum { RECOGNIZER_MAX_PHASES = 4 };
+enum { RECOGNIZER_MAX_PHASES = PHASE_GRID_MAX };
 
 /* What a transcription found, beyond the segments. */
 typedef struct transcription {

@@ -122,14 +122,14 @@ struct student_pass {
 };
 
 /* The fused grid in order, as far as the passes' queues reach: frame m is
- * pass p's frame k (recognizer_phase_frame); a later pass's frames centred
+ * pass p's frame k (phase_grid_frame); a later pass's frames centred
  * before the audio's start (k = 0 of pass p > 0) are left out. (One pass
  * does not queue: decode_logits hands its frames straight on.) */
 static chordlet_status merge(student_pass *p, chordlet_error *err) {
   for (;;) {
     int which;
     size_t k;
-    recognizer_phase_frame(p->merged, p->K, &which, &k);
+    phase_grid_frame(p->merged, p->K, &which, &k);
     phase_pass *ph = &p->phase[which];
     while (ph->taken < k && ph->queued > 0) { /* a later pass's first frame: before the audio's start */
       ph->queue_head++;

@@ -14,6 +14,7 @@
 #include "decode_stream.h"
 #include "harte.h"
 #include "modelfile.h"
+#include "phase_grid.h"
 #include "recognizer.h"
 #include "student.h"
 #include "teacher.h"
@@ -51,13 +52,6 @@ struct recognizer {
 chordlet_status recognizer_segments(const recognizer *r, const recognizer_options *options,
                                     const decode_scored_run *runs, size_t n_runs, size_t n_frames,
                                     double duration, transcription *out, chordlet_error *err);
-
-/* With K passes, the fused grid's frame m is pass *p's frame *k: pass p's
- * audio is p / K of a hop late, so its frame k is centred on k - p / K hops. */
-static inline void recognizer_phase_frame(size_t m, int K, int *p, size_t *k) {
-  *p = (int)(((size_t)K - m % (size_t)K) % (size_t)K);
-  *k = (m + (size_t)*p) / (size_t)K;
-}
 
 /* Logits to probabilities in place, row by row: x (T, n). */
 void recognizer_softmax_rows(float *x, size_t T, size_t n);
