@@ -1,12 +1,18 @@
 #!/bin/sh
 # eval-model.sh: a model's accuracy on a fixed split, through `chordlet
 # transcribe` and `chordlet eval` (mir_eval's metrics, per-quality recall).
-#   usage: scripts/eval-model.sh MODEL NAME [test|valid] [DECODER]
-# test:  the test split rendered with FluidR3_GM (the renders and references of
-#        make eval-teacher, work/eval-teacher; rendered here if missing);
-# valid: the validation pool of make data (work/data/audio/valid).
+#   usage: scripts/eval-model.sh MODEL NAME [test|valid|valid-std] [DECODER]
+# test:      the test split rendered with FluidR3_GM (the renders and references
+#            of make eval-teacher, work/eval-teacher; rendered here if missing);
+# valid:     the validation pool of make data (work/data/audio/valid: each song
+#            rendered as the training pools are, its instruments drawn from five
+#            families, its tempo, effects and level varied);
+# valid-std: the validation songs rendered as the test split is (render-song.sh:
+#            FluidR3_GM, the files' own instruments; work/eval-valid-std,
+#            rendered here if missing). The test protocol on songs that may be
+#            tuned on: pop909cl's piano arrangements played on the piano.
 # Estimates and the JSON reports go to work/eval/NAME-SPLIT[-DECODER]/; the
-# table of all songs is printed. Only the valid split may be used for tuning.
+# table of all songs is printed. Only the valid splits may be used for tuning.
 # EVAL_TRANSCRIBE_ARGS: extra chordlet transcribe options (e.g. "--tuning 440"); give
 # such a run its own NAME.
 set -eu
@@ -21,29 +27,41 @@ OUT=work/eval/$NAME-$SPLIT
 [ "$DECODER" = viterbi ] || OUT=$OUT-$DECODER
 mkdir -p "$OUT/all/ref" "$OUT/all/est"
 
-if [ "$SPLIT" = test ]; then
-  REF=work/eval-teacher
-  if [ ! -f "$REF/songs.txt" ] || [ "$(find "$REF/audio" -name '*.flac' 2>/dev/null | wc -l)" -lt 232 ]; then
-    mkdir -p "$REF"
+# render_split SPLIT FOLDER: the split's songs rendered by render-song.sh into
+# FOLDER/audio, their references into FOLDER/ref, unless all are there.
+render_split() {
+  n=$(cat "$SHARED"/data/splits/*_"$1".txt | wc -l)
+  if [ ! -f "$2/songs.txt" ] || [ "$(find "$2/audio" -name '*.flac' 2>/dev/null | wc -l)" -lt "$n" ]; then
+    mkdir -p "$2"
     for c in pop909cl nottingham synth; do
-      mkdir -p "$REF/ref/$c"
+      mkdir -p "$2/ref/$c"
       while read -r id; do
-        cp "$SHARED/data/midi/$c/$id.lab" "$REF/ref/$c/$id.lab"
+        cp "$SHARED/data/midi/$c/$id.lab" "$2/ref/$c/$id.lab"
         echo "$c $id"
-      done <"$SHARED/data/splits/${c}_test.txt"
-    done >"$REF/songs.txt"
-    while read -r c id; do echo "$SHARED $c $id $REF/audio/$c/$id.flac"; done <"$REF/songs.txt" |
+      done <"$SHARED/data/splits/${c}_$1.txt"
+    done >"$2/songs.txt"
+    while read -r c id; do echo "$SHARED $c $id $2/audio/$c/$id.flac"; done <"$2/songs.txt" |
       xargs -P "$JOBS" -L 1 sh scripts/render-song.sh
   fi
+}
+
+case $SPLIT in
+test | valid-std)
+  REF=work/eval-teacher
+  [ "$SPLIT" = valid-std ] && REF=work/eval-valid-std
+  render_split "${SPLIT%-std}" "$REF"
   AUDIO=$REF/audio
   REFS=$REF/ref
-elif [ "$SPLIT" = valid ]; then
+  ;;
+valid)
   AUDIO=work/data/audio/valid
   REFS=work/data/audio/valid
-else
-  echo "eval-model.sh: split must be test or valid" >&2
+  ;;
+*)
+  echo "eval-model.sh: split must be test, valid or valid-std" >&2
   exit 2
-fi
+  ;;
+esac
 
 for c in pop909cl nottingham synth; do
   mkdir -p "$OUT/est/$c"
