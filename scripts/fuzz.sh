@@ -21,7 +21,11 @@
 # (fuzz/<target>.dict) where there is one. A crash, leak, timeout (over 10 s)
 # or out-of-memory (over 2 GB) input is copied into fuzz/regressions/<target>/,
 # which `make test` replays (tests/fuzz_regress.sh): fix the fault, keep the
-# input. Logs: FUZZ_WORK/<target>/log. The ledger, FUZZ_WORK/ledger.tsv, has a
+# input. libFuzzer's timeout counts wall-clock time, so a harness starved of
+# the CPU (make fuzz at low priority beside a training run) can time out on an
+# input that is merely slow: a timeout is replayed alone first, and counts only
+# if the input takes 10 s of CPU time there (else it is reported as not
+# reproduced and stays in the working corpus). Logs: FUZZ_WORK/<target>/log. The ledger, FUZZ_WORK/ledger.tsv, has a
 # line per finished session: UTC time, commit, target, executions, seconds,
 # crashes. Exit status 1 if any harness crashed, 2 if the build failed.
 set -u
@@ -57,6 +61,8 @@ max_len() {
   *) echo 8192 ;;
   esac
 }
+
+. scripts/fuzz-triage.sh # slow_only: is a timeout only a starved harness?
 
 # final_stat NAME LOG: a number from libFuzzer's -print_final_stats lines.
 final_stat() { sed -n "s/^stat::$1: *//p" "$2" | tail -n 1; }
@@ -103,6 +109,9 @@ for t in $FUZZ_TARGETS; do
     found=0
     for a in "$dir/artifacts"/crash-* "$dir/artifacts"/leak-* "$dir/artifacts"/timeout-* "$dir/artifacts"/oom-*; do
       [ -f "$a" ] || continue
+      case $(basename "$a") in
+      timeout-*) slow_only "$bin" "$a" && cp "$a" "$dir/corpus/" && continue ;;
+      esac
       found=$((found + 1))
       mkdir -p "fuzz/regressions/$t"
       cp "$a" "fuzz/regressions/$t/"

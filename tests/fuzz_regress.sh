@@ -77,5 +77,33 @@ for src in fuzz/fuzz_*.c; do
     failures=$((failures + 1))
   fi
 done
-[ "$failures" -eq 0 ] || { echo "$failures harnesses failed"; exit 1; }
+
+# 3. make fuzz's triage of a timeout (scripts/fuzz-triage.sh): an input a harness
+# runs quickly when replayed alone is not a finding; one that fails, or takes
+# more CPU than the limit (here 1 s: a fake harness that spins for 2 s of CPU), is.
+. scripts/fuzz-triage.sh
+tri=$work/triage
+rm -rf "$tri"
+mkdir -p "$tri"
+find fuzz/corpus/harte -type f | head -n 1 | xargs -I{} cp {} "$tri/timeout-quick"
+printf '#!/bin/sh\nexit 1\n' >"$tri/fails"
+cat >"$tri/spins" <<'EOF'
+#!/bin/sh
+# a fake harness that spins until it has used 2 s of CPU, however loaded the machine
+while :; do
+  i=0
+  while [ "$i" -lt 20000 ]; do i=$((i + 1)); done
+  times >"$0.t"
+  [ "$(awk 'NR == 1 { split($1, a, "m"); sub("s", "", a[2]); print (a[1] * 60 + a[2] >= 2) }' "$0.t")" = 1 ] && exit 0
+done
+EOF
+chmod +x "$tri/fails" "$tri/spins"
+if slow_only "$build/fuzz/fuzz_harte" "$tri/timeout-quick" >"$tri/log" && ! slow_only "$tri/fails" "$tri/timeout-quick" &&
+  ! slow_only "$tri/spins" "$tri/timeout-quick" 1; then
+  echo "ok: triage: a quick input is not reproduced ($(sed 's/.*reproduced: //; s/ replayed.*//' "$tri/log")), a failing or spinning one is a finding"
+else
+  echo "FAIL: triage (scripts/fuzz-triage.sh): $(cat "$tri/log")"
+  failures=$((failures + 1))
+fi
+[ "$failures" -eq 0 ] || { echo "$failures checks failed"; exit 1; }
 echo "all harnesses pass"
