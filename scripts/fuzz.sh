@@ -24,9 +24,10 @@
 # input. libFuzzer's timeout counts wall-clock time, so a harness starved of
 # the CPU (make fuzz at low priority beside a training run) can time out on an
 # input that is merely slow: a timeout is replayed alone first, and counts only
-# if the input takes 10 s of CPU time there (else it is reported as not
-# reproduced and stays in the working corpus). Logs: FUZZ_WORK/<target>/log. The ledger, FUZZ_WORK/ledger.tsv, has a
-# line per finished session: UTC time, commit, target, executions, seconds,
+# if the replay fails or takes 10 s of CPU (else it is reported as not
+# reproduced and stays in the working corpus; scripts/fuzz-triage.sh). Logs:
+# FUZZ_WORK/<target>/log. The ledger, FUZZ_WORK/ledger.tsv, has a line per
+# finished session: UTC time, commit, target, executions, seconds,
 # crashes. Exit status 1 if any harness crashed, 2 if the build failed.
 set -u
 cd "$(dirname "$0")/.." || exit 2
