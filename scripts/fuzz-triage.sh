@@ -5,11 +5,16 @@
 # time out on an input that is merely slow. slow_only tells the two apart by
 # the CPU time the input takes when replayed alone.
 
-# cpu_of T0 T1: CPU seconds (user + system) this shell's children used between
-# two outputs of the shell's `times` (its second line: "0m1.230000s 0m0.100000s").
+# times_seconds FILE LINE: user + system seconds on LINE of a saved `times`
+# output (1: the shell itself, 2: its finished children; "0m1.230000s 0m0.100000s").
+times_seconds() {
+  awk -v l="$2" 'NR == l { for (i = 1; i <= 2; i++) { split($i, a, "m"); sub("s", "", a[2]); t += a[1] * 60 + a[2] } }
+    END { printf "%.2f\n", t }' "$1"
+}
+
+# cpu_of T0 T1: CPU seconds this shell's children used between two `times`.
 cpu_of() {
-  awk 'FNR == 2 { for (i = 1; i <= 2; i++) { split($i, a, "m"); sub("s", "", a[2]); t[FILENAME] += a[1] * 60 + a[2] } }
-    END { printf "%.2f\n", t[ARGV[2]] - t[ARGV[1]] }' "$1" "$2"
+  awk -v a="$(times_seconds "$1" 2)" -v b="$(times_seconds "$2" 2)" 'BEGIN { printf "%.2f\n", b - a }'
 }
 
 # slow_only HARNESS INPUT [LIMIT]: the input, replayed alone (without

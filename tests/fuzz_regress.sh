@@ -90,11 +90,12 @@ printf '#!/bin/sh\nexit 1\n' >"$tri/fails"
 cat >"$tri/spins" <<'EOF'
 #!/bin/sh
 # a fake harness that spins until it has used 2 s of CPU, however loaded the machine
+. scripts/fuzz-triage.sh
 while :; do
   i=0
   while [ "$i" -lt 20000 ]; do i=$((i + 1)); done
   times >"$0.t"
-  [ "$(awk 'NR == 1 { split($1, a, "m"); sub("s", "", a[2]); print (a[1] * 60 + a[2] >= 2) }' "$0.t")" = 1 ] && exit 0
+  awk -v c="$(times_seconds "$0.t" 1)" 'BEGIN { exit !(c >= 2) }' && exit 0
 done
 EOF
 chmod +x "$tri/fails" "$tri/spins"
