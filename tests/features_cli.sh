@@ -7,7 +7,9 @@
 #   4. --augment: K distinct variant caches (<stem>.a<k>-<key>), a re-run is a
 #      no-op, another spec or seed makes new ones, bad specs exit 2, and a
 #      detuned variant's labels and pseudo-labels are the clean song's at
-#      time-scaled times (tests/augment_align.py).
+#      time-scaled times (tests/augment_align.py);
+#   5. --max-window: the front end's window and delay recorded in the cache, a
+#      new cache beside the default one, out-of-range values exit 2.
 # Usage: features_cli.sh BUILD_DIR   (needs CHORDLET_SHARED for the teacher; exit 77 without it)
 set -u
 BUILD=$1
@@ -44,6 +46,24 @@ head -c 4000 /dev/urandom >"$TMP/in/broken.ogg"
 "$BUILD/chordlet-train" features --out "$TMP/ft3" "$TMP/in" 2>"$TMP/err"
 [ $? -eq 1 ] && grep -q "broken.ogg" "$TMP/err" && [ "$(ls "$TMP/ft3" | wc -l)" -eq 1 ] &&
   ok "broken audio: exit 1, named, the good file still cached" || { bad "broken audio"; cat "$TMP/err"; ls "$TMP/ft3"; }
+
+# ---- a longer front-end window (file-mode models) ----
+rm -f "$TMP/in/broken.ogg"
+if "$BUILD/chordlet-train" features --max-window 1.06 --out "$TMP/ft" "$TMP/in" 2>"$TMP/err"; then
+  has() { "$BUILD/chordlet" info "$1" | awk -v k="$2" -v v="$3" '$1 == k && $2 == v { f = 1 } END { exit !f }'; }
+  long=$(for f in "$TMP"/ft/synth0046-*.chordlet; do has "$f" stream.max_window_seconds 1.06 && echo "$f"; done)
+  [ -n "$long" ] && has "$long" stream.delay_seconds 0.6 &&
+    [ "$(ls "$TMP"/ft/*.chordlet | wc -l)" -eq 3 ] && grep -q "1 cached, 0 already cached" "$TMP/err" &&
+    ok "--max-window 1.06: a cache of its own, 0.6 s of delay recorded" || { bad "--max-window cache"; ls "$TMP/ft"; cat "$TMP/err"; }
+else
+  bad "features --max-window run"; cat "$TMP/err"
+fi
+for w in 0.01 2.5 nan 1s ""; do
+  "$BUILD/chordlet-train" features --max-window "$w" --out "$TMP/nothing" "$TMP/in" 2>"$TMP/err"
+  code=$?
+  [ $code -eq 2 ] && grep -q "max-window takes seconds" "$TMP/err" && [ ! -e "$TMP/nothing" ] ||
+    { bad "--max-window '$w': exit $code"; cat "$TMP/err"; }
+done
 
 # ---- augmented variants (trainer/augment.h) ----
 info() { "$BUILD/chordlet" info "$1"; }

@@ -364,10 +364,22 @@ static void test_kernels(double rate) {
   cqt_plan_free(plan);
 }
 
+/* The file-mode front end of `chordlet-train features --max-window 1.06`:
+ * q / f at every bin (1.06 s at C1), so bass semitones are resolved, and the
+ * 600 ms of delay that such a window needs. */
+static void long_window_params(cqt_params *p) {
+  cqt_params_default(p);
+  p->max_window_seconds = 1.06;
+  p->delay_seconds = 0.6;
+}
+
 /* The whole stream against the direct definition at the host rate. */
-static void test_reference(double rate) {
+static void test_reference(double rate, bool long_windows) {
   cqt_params p;
-  cqt_params_default(&p);
+  if (long_windows)
+    long_window_params(&p);
+  else
+    cqt_params_default(&p);
   size_t n, T;
   float *x = music(rate, 1.5, &n);
   float *F = offline(&p, x, n, rate, &T);
@@ -386,12 +398,41 @@ static void test_reference(double rate) {
       worst_log = fmax(worst_log, fabs(F[j * K + b] - log(mag[b] + p.log_eps)));
     }
   }
-  printf("stream vs definition at %6g Hz: max |d|C|| %.2g of the frame peak, max |dF| %.2g\n", rate, worst,
-         worst_log);
+  printf("stream vs definition at %6g Hz%s: max |d|C|| %.2g of the frame peak, max |dF| %.2g\n", rate,
+         long_windows ? " (1.06 s windows)" : "", worst, worst_log);
   CHECK(worst <= 1e-5, "%g Hz: %g of the peak from the definition", rate, worst);
   CHECK(worst_log <= 1e-2, "%g Hz: features %g from the definition", rate, worst_log);
   free(F);
   free(x);
+}
+
+/* What the long windows are for: a C2 (65.4 Hz) sine, the bin a semitone
+ * above it (C#2) against the C2 bin, at the default 220 ms and at 1.06 s.
+ * The 220 ms window's main lobe (6.5 Hz at half power) spans 1.7 semitones
+ * there, so C#2 is nearly as loud as C2; 1.06 s puts it far down. */
+static double semitone_leak_db(const cqt_params *p) {
+  const double rate = 22050, f = 32.703195662574829 * 2.0;
+  size_t n = (size_t)(3.0 * rate), T;
+  float *x = malloc(n * sizeof *x);
+  for (size_t i = 0; i < n; i++) x[i] = (float)(0.5 * sin(2.0 * PI * f * (double)i / rate));
+  float *F = offline(p, x, n, rate, &T);
+  free(x);
+  if (!F) return NAN;
+  const size_t K = (size_t)p->n_bins, j = T / 2;
+  const int c2 = 24, cs2 = 26; /* 24 bins per octave from C1 */
+  double db = 20.0 / log(10.0) * ((double)F[j * K + cs2] - (double)F[j * K + c2]);
+  free(F);
+  return db;
+}
+
+static void test_bass_resolution(void) {
+  cqt_params def, wide;
+  cqt_params_default(&def);
+  long_window_params(&wide);
+  double d = semitone_leak_db(&def), w = semitone_leak_db(&wide);
+  printf("C2 sine, C#2 bin against C2: %.1f dB at 220 ms windows, %.1f dB at 1.06 s\n", d, w);
+  CHECK(d > -12.0, "220 ms windows should not resolve C2 from C#2: %.1f dB", d);
+  CHECK(w < -30.0, "1.06 s windows should resolve C2 from C#2: %.1f dB", w);
 }
 
 static void test_block_sizes(double rate) {
@@ -837,7 +878,10 @@ int main(void) {
   test_kernels(22050);
   test_kernels(48000);
   static const double rates[] = {8000, 16000, 22050, 32000, 44100, 48000, 96000};
-  for (size_t i = 0; i < sizeof rates / sizeof rates[0]; i++) test_reference(rates[i]);
+  for (size_t i = 0; i < sizeof rates / sizeof rates[0]; i++) test_reference(rates[i], false);
+  test_reference(22050, true);
+  test_reference(48000, true);
+  test_bass_resolution();
   test_block_sizes(22050);
   test_block_sizes(44100);
   static const double four[] = {22050, 44100, 48000, 96000};

@@ -23,6 +23,7 @@
  * (from the clean audio's pseudo-labels) are scaled by that factor. */
 #define _POSIX_C_SOURCE 200809L
 #include <errno.h>
+#include <math.h>
 #include <stdbool.h>
 #include <stdint.h>
 #include <stdio.h>
@@ -67,6 +68,13 @@ static void usage(FILE *out) {
           "  --model FILE      the teacher those were made with (default models/teacher.chordlet)\n"
           "  --folds N         ... and its number of folds (default: the model's)\n"
           "  --jobs N          worker processes (default: the number of cores)\n"
+          "  --max-window S    the front end's longest window in seconds (default 0.22, the live\n"
+          "                    models'; at most 2): bass notes below 113 Hz are resolved to a\n"
+          "                    semitone from S = 0.22 down to 1.4406 / (0.0595 S) Hz. The delay\n"
+          "                    grows with it: the least multiple of 120 ms (whole hops for\n"
+          "                    --frame-step 1, 2, 3 and 6) that holds half a window and the\n"
+          "                    decimators' look-ahead. For file-mode models, where the delay is\n"
+          "                    hidden in the lookahead.\n"
           "  --tuning T        the front end's reference pitch: auto (default: estimated from\n"
           "                    each file, as chordlet transcribe does), or a fixed A4 (440, -30c)\n"
           "  --augment SPEC    write K degraded variants of every input instead of its\n"
@@ -362,6 +370,32 @@ static int augment_option(const char *option, const char *value, context *c, boo
   return BATCH_ARG_TAKEN;
 }
 
+/* --max-window S: the front end's longest window, and the least delay that
+ * holds it (cqt_params_check's rule: a window centred delay back may reach
+ * back delay minus the decimators' look-ahead) in whole 120 ms steps, so the
+ * caches stay usable at 20, 40, 60 and 120 ms frames. Prints why and
+ * returns -1 on a bad value (a usage error). */
+static int max_window_option(const char *value, cqt_params *p) {
+  char *end;
+  errno = 0;
+  double s = strtod(value, &end);
+  if (errno || end == value || *end || !(s >= p->min_window_seconds && s <= 2.0)) {
+    fprintf(stderr, PROGRAM ": --max-window takes seconds from %g to 2, not '%s'\n", p->min_window_seconds, value);
+    return -1;
+  }
+  const double step = 0.12;
+  double need = 0.5 * s + CQT_DECIM_LOOKAHEAD_MAX;
+  double delay = step * ceil(need / step - 1e-9);
+  p->max_window_seconds = s;
+  p->delay_seconds = delay < 0.12 ? 0.12 : delay;
+  chordlet_error err;
+  if (cqt_params_check(p, &err)) {
+    fprintf(stderr, PROGRAM ": --max-window %s: %s\n", value, err.message);
+    return -1;
+  }
+  return 0;
+}
+
 int cmd_features(int argc, char **argv) {
   context c = {0};
   int status = TRAIN_EXIT_USAGE;
@@ -379,6 +413,9 @@ int cmd_features(int argc, char **argv) {
       goto done;
     } else if (!strcmp(a, "--pseudo") && i + 1 < argc) {
       c.pseudo_dir = argv[++i];
+      r = BATCH_ARG_TAKEN;
+    } else if (!strcmp(a, "--max-window") && i + 1 < argc) {
+      if (max_window_option(argv[++i], &c.params)) goto done;
       r = BATCH_ARG_TAKEN;
     } else if (!strcmp(a, "--tuning") && i + 1 < argc) {
       chordlet_error terr;
