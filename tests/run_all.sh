@@ -127,6 +127,8 @@ lane() {
   # layout, not memory safety.
   [ "$tag" = gcc ] && run "[$tag] man_drift" "$LOGS/$tag-man_drift.log" $PYTHON tests/man_drift.py "$variant"
   [ "$tag" = gcc ] && run "[$tag] install_cli" "$LOGS/$tag-install_cli.log" sh tests/install_cli.sh "$variant"
+  # docs/RESULTS.md's analysis scripts on evaluations with known answers (standard library only)
+  [ "$tag" = gcc ] && run "[$tag] analysis_scripts" "$LOGS/$tag-analysis_scripts.log" sh tests/analysis_scripts.sh
   # Issue 18: the Debian packages built from a copy of the tree, lintian,
   # installed, used and purged (root only: skips elsewhere; about 1.5 min), and
   # chordlet.lv2 in Ardour 7 (ardour7-lua, Dummy backend; about 25 s).
