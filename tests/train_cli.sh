@@ -17,7 +17,7 @@
 #      run killed with -9 resumes byte-equal to an uninterrupted one;
 #   7. misuse fails clearly: a second run into the same folder, a resume with
 #      other options, a corrupt checkpoint, two caches of one song, stage2
-#      without --init.
+#      without --init, caches or an --init of another front end.
 # Usage: train_cli.sh BUILD_DIR   (needs CHORDLET_SHARED for the teacher; exit 77 without it)
 set -u
 BUILD=$1
@@ -236,5 +236,23 @@ for f in "$TMP"/ft/*.chordlet; do cp "$f" "$TMP/ftdup/"; cp "$f" "$TMP/ftdup/syn
   ok "a folder with two caches of one song (a stale one): clear error" || { bad "duplicate caches"; cat "$TMP/err"; }
 train stage2 "$TMP/e" --steps 5 2>"$TMP/err"
 [ $? -eq 2 ] && grep -q "init" "$TMP/err" && ok "stage2 without --init: usage error" || { bad "stage2 without init"; cat "$TMP/err"; }
+# Caches of another front end (features --max-window 1.06: longer bass windows)
+# must not be mixed with the default's: not as validation, not under an --init
+# trained on the default's, and not as KD-only windows.
+"$TRAIN" features --folds 1 --pseudo "$TMP/pl" --max-window 1.06 --out "$TMP/ftlong" "$TMP/in" 2>/dev/null
+# shellcheck disable=SC2086
+"$TRAIN" supervised $TINY --steps 3 --out "$TMP/mixv" --train "$TMP/ft" --valid "$TMP/ftlong" 2>"$TMP/err"
+[ $? -eq 1 ] && grep -q "the --valid caches were made with another front end" "$TMP/err" && [ ! -e "$TMP/mixv/final.chordlet" ] ||
+  { bad "validation on another front end"; cat "$TMP/err"; }
+# shellcheck disable=SC2086
+"$TRAIN" stage2 $TINY --steps 3 --init "$TMP/a/final.chordlet" --out "$TMP/mixi" --train "$TMP/ftlong" --valid "$TMP/ftlong" 2>"$TMP/err"
+[ $? -eq 1 ] && grep -q "init was trained on another front end" "$TMP/err" ||
+  { bad "--init of another front end"; cat "$TMP/err"; }
+# shellcheck disable=SC2086
+"$TRAIN" stage2 $TINY --batch 4 --steps 3 --init "$TMP/a/final.chordlet" --out "$TMP/mixk" --train "$TMP/ft" --valid "$TMP/ft" \
+  --kd-train "$TMP/ftlong" 2>"$TMP/err"
+[ $? -eq 1 ] && grep -q "kd-train caches were made with another front end" "$TMP/err" &&
+  ok "caches of another front end refused as validation, under an --init and as KD-only windows" ||
+  { bad "--kd-train of another front end"; cat "$TMP/err"; }
 echo "# $failures failed"
 [ "$failures" -eq 0 ]

@@ -686,12 +686,16 @@ static int run(train_options *o) {
   if (data.n_bins != c->n_bins) problem = "the caches' bins differ from the model's";
   else if (init_frontend.hop_seconds > 0 && init_frontend.hop_seconds != data.frontend.hop_seconds)
     problem = "--init's hop is not the caches' hop times --frame-step (give the --frame-step it was trained with)";
+  else if (init_frontend.hop_seconds > 0 && !train_frontend_same(&init_frontend, &data.frontend))
+    problem = "--init was trained on another front end than these caches' (features --max-window?)";
+  else if (!train_frontend_same(&valid.frontend, &data.frontend))
+    problem = "the --valid caches were made with another front end than the --train caches (features --max-window?)";
   else if (target == TARGET_PSEUDO && !data.has_teacher) problem = "stage 1 needs caches with the teacher's pseudo-labels (features --pseudo)";
   else if (target == TARGET_GROUND_TRUTH && !data.has_labels) problem = "some training caches have no ground-truth labels";
   else if (kd && !data.has_teacher) problem = "KD (--alpha > 0) needs the teacher's probabilities in every training cache (features --pseudo)";
   else if (!valid.has_labels) problem = "some validation caches have no ground-truth labels";
   else if (o->n_kd && !kd_data.has_teacher) problem = "--kd-train needs the teacher's probabilities in every cache (features --pseudo)";
-  else if (o->n_kd && (kd_data.n_bins != data.n_bins || kd_data.frontend.hop_seconds != data.frontend.hop_seconds))
+  else if (o->n_kd && !train_frontend_same(&kd_data.frontend, &data.frontend))
     problem = "the --kd-train caches were made with another front end than the --train caches";
   else if (o->n_kd && o->batch < 2) problem = "--kd-train needs --batch 2 or more (windows of both kinds in every batch)";
   if (problem) {

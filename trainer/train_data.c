@@ -151,7 +151,7 @@ static int grow(void **p, size_t elem, size_t need, size_t *cap) {
   return 0;
 }
 
-static int same_frontend(const cqt_params *a, const cqt_params *b) {
+bool train_frontend_same(const cqt_params *a, const cqt_params *b) {
   return a->n_bins == b->n_bins && a->bins_per_octave == b->bins_per_octave && a->fmin_hz == b->fmin_hz &&
          a->hop_seconds == b->hop_seconds && a->log_eps == b->log_eps && a->q == b->q &&
          a->min_window_seconds == b->min_window_seconds && a->max_window_seconds == b->max_window_seconds;
@@ -178,7 +178,7 @@ static chordlet_status load_one(train_set *s, const char *path, int keep_teacher
     s->frontend = fe;
     s->n_bins = fe.n_bins;
     s->n_classes = VOCAB_SIZE;
-  } else if (!same_frontend(&fe, &s->frontend)) {
+  } else if (!train_frontend_same(&fe, &s->frontend)) {
     st = chordlet_fail(err, CHORDLET_ERR_PARSE, "%s was made with other front-end settings than %s", path,
                        s->songs[0].name);
     goto done;

@@ -62,6 +62,12 @@ chordlet_status train_set_load(train_set *s, const char *const *paths, int n_pat
                                unsigned long long seed, int keep_teacher, chordlet_error *err);
 void train_set_free(train_set *s);
 
+/* Whether features made by the two front ends are the same numbers: bins,
+ * range, hop, windows and log floor (the delay only says when a frame is
+ * ready). Training, validation, KD-only caches and an --init model must all
+ * agree, or the network would be scored or started on another input. */
+bool train_frontend_same(const cqt_params *a, const cqt_params *b);
+
 /*
  * Keeps every `step`-th frame of each song (frames 0, step, 2 step, ...) and
  * multiplies the front end's hop by `step`: the result is exactly the cache a
