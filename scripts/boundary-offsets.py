@@ -16,18 +16,9 @@ import os
 import statistics
 import sys
 
+from labfile import read_lab
+
 EDGES = [-0.6, -0.3, -0.15, -0.075, -0.025, 0.025, 0.075, 0.15, 0.3, 0.6]
-
-
-def read_lab(path):
-    """Segment starts and labels of a .lab file (start end label)."""
-    segments = []
-    with open(path) as f:
-        for line in f:
-            fields = line.split()
-            if len(fields) >= 3:
-                segments.append((float(fields[0]), float(fields[1]), fields[2]))
-    return segments
 
 
 def changes(segments):

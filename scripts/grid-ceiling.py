@@ -9,15 +9,7 @@ convention, engine/recognizer.c) into OUT_DIR: a perfect model on that grid.
 import os
 import sys
 
-
-def read_lab(path):
-    segs = []
-    with open(path) as f:
-        for line in f:
-            p = line.split()
-            if len(p) >= 3:
-                segs.append((float(p[0]), float(p[1]), p[2]))
-    return segs
+from labfile import read_lab
 
 
 def on_grid(segs, hop):

@@ -16,6 +16,8 @@ import glob
 import os
 import sys
 
+from labfile import read_lab
+
 STEP = 0.05
 NOTES = {"C": 0, "D": 2, "E": 4, "F": 5, "G": 7, "A": 9, "B": 11}
 
@@ -29,16 +31,6 @@ def root(label):
     for accidental in name[1:]:
         pc += 1 if accidental == "#" else -1 if accidental == "b" else 0
     return pc % 12
-
-
-def read_lab(path):
-    rows = []
-    with open(path) as f:
-        for line in f:
-            fields = line.split()
-            if len(fields) >= 3:
-                rows.append((float(fields[0]), float(fields[1]), fields[2]))
-    return rows
 
 
 def root_at(rows, ends, t):
