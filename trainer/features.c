@@ -383,11 +383,9 @@ static int max_window_option(const char *value, cqt_params *p) {
     fprintf(stderr, PROGRAM ": --max-window takes seconds from %g to 2, not '%s'\n", p->min_window_seconds, value);
     return -1;
   }
-  const double step = 0.12;
-  double need = 0.5 * s + CQT_DECIM_LOOKAHEAD_MAX;
-  double delay = step * ceil(need / step - 1e-9);
+  const double step = 0.12; /* at least one step: the default front end's delay */
   p->max_window_seconds = s;
-  p->delay_seconds = delay < 0.12 ? 0.12 : delay;
+  p->delay_seconds = step * ceil((0.5 * s + CQT_DECIM_LOOKAHEAD_MAX) / step - 1e-9);
   chordlet_error err;
   if (cqt_params_check(p, &err)) {
     fprintf(stderr, PROGRAM ": --max-window %s: %s\n", value, err.message);
