@@ -38,26 +38,34 @@ model "$TMP/missed" 0 1
 model "$TMP/lagging" 0.2 0
 model "$TMP/slightly" 0.01 0
 
-out=$($PYTHON scripts/boundary-offsets.py pop "$TMP/exact" "$TMP/late" "$TMP/missed" 2>&1)
-echo "$out" | grep -q '^| exact | 7 | 0.0 % | 0.0 % | 0.0 % | 0.0 % | 100.0 % | 0.0 % .* | 0.0 % | +0.0 / +0.0 ms |$' &&
-  echo "$out" | grep -q '^| late | 7 | 0.0 % | 0.0 % | 0.0 % | 0.0 % | 0.0 % | 100.0 % .* | +60.0 / +60.0 ms |$' &&
-  echo "$out" | grep -q '^| missed | 7 | .* | 14.3 % | +0.0 / +0.0 ms |$' &&
-  ok "boundary-offsets: exact 0 ms, 60 ms late in its band, a missed change under none" ||
-  { bad "boundary-offsets"; echo "$out"; }
+# expect WHAT OUTPUT LINE...: ok if OUTPUT has every LINE (a grep pattern), else
+# not ok with the output shown.
+expect() {
+  what=$1 out=$2
+  shift 2
+  for line in "$@"; do
+    echo "$out" | grep -q "$line" || { bad "$what"; echo "$out"; return; }
+  done
+  ok "$what"
+}
 
-out=$($PYTHON scripts/root-errors.py pop "$TMP/exact" "$TMP/lagging" 2>&1)
-# 7 changes x 0.2 s late = 1.4 s wrong of 16 s: 28 of 320 points, all saying the previous chord
-echo "$out" | grep -q '^| exact | lagging: previous chord | 8.75 % | 0.00 % | 0.00 % | 8.75 % |$' &&
-  echo "$out" | grep -q '^| exact | lagging: other | 0.00 % | 0.00 % | 0.00 % | 0.00 % |$' &&
-  echo "$out" | grep -q '^| lagging | exact: previous chord | 0.00 % | 0.00 % | 0.00 % | 0.00 % |$' &&
-  ok "root-errors: a model 0.2 s late errs within 0.5 s of changes, naming the previous chord" ||
-  { bad "root-errors"; echo "$out"; }
+expect "boundary-offsets: exact 0 ms, 60 ms late in its band, a missed change under none" \
+  "$($PYTHON scripts/boundary-offsets.py pop "$TMP/exact" "$TMP/late" "$TMP/missed" 2>&1)" \
+  '^| exact | 7 | 0.0 % | 0.0 % | 0.0 % | 0.0 % | 100.0 % | 0.0 % .* | 0.0 % | +0.0 / +0.0 ms |$' \
+  '^| late | 7 | 0.0 % | 0.0 % | 0.0 % | 0.0 % | 0.0 % | 100.0 % .* | +60.0 / +60.0 ms |$' \
+  '^| missed | 7 | .* | 14.3 % | +0.0 / +0.0 ms |$'
 
-out=$($PYTHON scripts/root-errors.py pop "$TMP/exact" "$TMP/slightly" 2>&1)
+# 7 changes x 0.2 s late = 1.4 s wrong of 16 s, all of it saying the previous chord
+expect "root-errors: a model 0.2 s late errs within 0.5 s of changes, naming the previous chord" \
+  "$($PYTHON scripts/root-errors.py pop "$TMP/exact" "$TMP/lagging" 2>&1)" \
+  '^| exact | lagging: previous chord | 8.75 % | 0.00 % | 0.00 % | 8.75 % |$' \
+  '^| exact | lagging: other | 0.00 % | 0.00 % | 0.00 % | 0.00 % |$' \
+  '^| lagging | exact: previous chord | 0.00 % | 0.00 % | 0.00 % | 0.00 % |$'
+
 # 7 changes x 10 ms = 0.07 s of 16 s: 0.4375 %
-echo "$out" | grep -q '^| exact | slightly: previous chord | 0.44 % | 0.00 % | 0.00 % | 0.44 % |$' &&
-  ok "root-errors: 10 ms late after each change counts 0.44 % of the time" ||
-  { bad "root-errors, short errors"; echo "$out"; }
+expect "root-errors: 10 ms late after each change counts 0.44 % of the time" \
+  "$($PYTHON scripts/root-errors.py pop "$TMP/exact" "$TMP/slightly" 2>&1)" \
+  '^| exact | slightly: previous chord | 0.44 % | 0.00 % | 0.00 % | 0.44 % |$'
 
 $PYTHON scripts/boundary-offsets.py pop "$TMP/nowhere" >/dev/null 2>&1
 [ $? -eq 1 ] && ok "boundary-offsets: an empty evaluation exits 1" || bad "empty evaluation"
