@@ -5,6 +5,7 @@
 #include <cblas.h>
 #include <dirent.h>
 #include <errno.h>
+#include <math.h>
 #include <stdbool.h>
 #include <stdio.h>
 #include <stdlib.h>
@@ -42,6 +43,9 @@ static void usage(FILE *out) {
           "                       argmax (the most probable chord of every frame)\n"
           "  --switch-penalty X   the Viterbi decoder's cost of a chord change (natural\n"
           "                       log; default: the model's)\n"
+          "  --change-advance S   write every chord change S seconds earlier than the\n"
+          "                       frames place it (default: the model's, measured on the\n"
+          "                       validation split; 0 for none; -0.5..0.5)\n"
           "  --phases K           1 (default) or 3: K passes of a student over the audio,\n"
           "                       each a third of a frame later, decoded on a grid K\n"
           "                       times finer: chord changes placed to 20 ms with the\n"
@@ -242,7 +246,7 @@ static void one_blas_thread(void) {
 int cmd_transcribe(int argc, char **argv) {
   one_blas_thread();
   const char *out_dir = NULL, *model_name = NULL, *format = "lab";
-  recognizer_options options = {RECOGNIZER_VITERBI, NULL, NULL, 0, 0, 0, 0, 1};
+  recognizer_options options = {.decoder = RECOGNIZER_VITERBI, .phases = 1};
   const char *plot = NULL;
   chordlet_spelling spelling = CHORDLET_SPELLING_FRIENDLY;
   bool quiet = false, skip_existing = false;
@@ -282,6 +286,16 @@ int cmd_transcribe(int argc, char **argv) {
         free(args);
         return EXIT_USAGE;
       }
+    } else if (strcmp(a, "--change-advance") == 0 && has_value) {
+      char *end = NULL;
+      options.change_advance = strtod(argv[++i], &end);
+      if (!end || *end || !(fabs(options.change_advance) <= RECOGNIZER_MAX_ADVANCE)) {
+        fprintf(stderr, "chordlet transcribe: --change-advance wants seconds from -%g to %g, not '%s'\n",
+                RECOGNIZER_MAX_ADVANCE, RECOGNIZER_MAX_ADVANCE, argv[i]);
+        free(args);
+        return EXIT_USAGE;
+      }
+      options.advance_given = 1;
     } else if (strcmp(a, "--phases") == 0 && has_value) {
       char *end = NULL;
       const long k = strtol(argv[++i], &end, 10);

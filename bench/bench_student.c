@@ -219,7 +219,7 @@ static stage_times time_student(const char *model_path, const char *flac_path) {
   }
   r.file = median(t_file, RUNS);
   /* --phases 3: three passes a third of a hop apart, fused (recognizer.h). */
-  recognizer_options three = {RECOGNIZER_VITERBI, NULL, NULL, 0, 0, 0, 0, 3};
+  recognizer_options three = {.decoder = RECOGNIZER_VITERBI, .phases = 3};
   for (int k = 0; k < RUNS; k++) {
     transcription out;
     double t0 = bench_now();

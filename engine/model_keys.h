@@ -52,6 +52,10 @@
 /* the decoder */
 #define MK_DECODER_KIND "decoder.kind"                   /* str: "viterbi" */
 #define MK_DECODER_PENALTY "decoder.switch_penalty"      /* f64, natural log */
+/* f64, seconds, optional (0 when absent): each chord change of a file's
+ * transcription is written this much earlier than the frame grid places it,
+ * the network's lateness measured on the validation split */
+#define MK_DECODER_ADVANCE "decoder.change_advance_seconds"
 #define MK_DECODER_VOCABULARY "decoder.vocabulary"       /* str: name of the state list */
 #define MK_DECODER_STATE_NAMES "decoder.state_names"     /* str: one Harte label a line */
 #define MK_DECODER_STATE_HEADS "decoder.state_heads"     /* i32 (states, 6): head indices, -1 unused */

@@ -217,6 +217,21 @@ void recognizer_free(recognizer *r) {
   free(r);
 }
 
+/* The optional MK_DECODER_ADVANCE (models exported before it have none: 0). */
+static chordlet_status load_advance(recognizer *r, chordlet_error *err) {
+  r->change_advance = 0;
+  for (size_t i = 0; i < model_file_n_meta(r->model); i++)
+    if (strcmp(model_file_meta_at(r->model, i)->key, MK_DECODER_ADVANCE) == 0) {
+      chordlet_status st = model_file_get_f64(r->model, MK_DECODER_ADVANCE, &r->change_advance, err);
+      if (st) return st;
+      if (!(fabs(r->change_advance) <= RECOGNIZER_MAX_ADVANCE))
+        return chordlet_fail(err, CHORDLET_ERR_PARSE, "%s: decoder change advance %g s is out of range (at most %g)",
+                             model_file_name(r->model), r->change_advance, RECOGNIZER_MAX_ADVANCE);
+      break;
+    }
+  return CHORDLET_OK;
+}
+
 chordlet_status recognizer_load(const char *path, recognizer **out, chordlet_error *err) {
   *out = NULL;
   recognizer *r = calloc(1, sizeof *r);
@@ -234,6 +249,7 @@ chordlet_status recognizer_load(const char *path, recognizer **out, chordlet_err
       st = chordlet_fail(err, CHORDLET_ERR_PARSE, "%s: architecture '%s' is not one this chordlet can run",
                          path, arch);
   }
+  if (!st) st = load_advance(r, err);
   if (st) {
     recognizer_free(r);
     return st;
@@ -289,12 +305,21 @@ chordlet_status recognizer_segments(const recognizer *r, const recognizer_option
   if (pst) return pst;
   const double frame = recognizer_frame_seconds(r) / K;
   const int argmax = options && options->decoder == RECOGNIZER_ARGMAX;
+  const double advance = options && options->advance_given ? options->change_advance : r->change_advance;
+  if (!(fabs(advance) <= RECOGNIZER_MAX_ADVANCE))
+    return chordlet_fail(err, CHORDLET_ERR_RANGE, "a change advance of %g s: give at most %g", advance,
+                         RECOGNIZER_MAX_ADVANCE);
   for (size_t i = 0; i < n_runs; i++) {
     /* The teacher's frame k covers [k, k+1) hops (the original decoder's
-     * convention); the student's frame k is centred on k hops (stream.h). The
-     * last segment ends with the audio. */
+     * convention); the student's frame k is centred on k hops (stream.h).
+     * Each change between runs moves `advance` earlier: a network that
+     * switches late does so by about the same time at every change
+     * (docs/RESULTS.md 7.19). The first segment starts at 0 and the last
+     * ends with the audio, whatever the advance. */
     const double shift = r->is_student ? -0.5 : 0.0;
-    double start = fmax(0.0, (runs[i].first + shift) * frame), end = fmin((runs[i].last + 1 + shift) * frame, duration);
+    const double at_start = i == 0 ? 0.0 : advance, at_end = i + 1 == n_runs ? 0.0 : advance;
+    double start = fmin(fmax(0.0, (runs[i].first + shift) * frame - at_start), duration),
+           end = fmin((runs[i].last + 1 + shift) * frame - at_end, duration);
     if (end <= start) continue;
     harte_chord chord;
     if (argmax) {

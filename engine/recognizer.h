@@ -49,9 +49,13 @@ typedef struct recognizer_options {
                                     that a change is not rounded to the model's hop and the result does
                                     not depend on where the audio falls on its grid; K times the front
                                     end's and the network's work. The teacher refuses K > 1. */
+  int advance_given;             /* 1: change_advance instead of the model's (MK_DECODER_ADVANCE) */
+  double change_advance;         /* seconds, |x| <= RECOGNIZER_MAX_ADVANCE: every chord change
+                                    written this much earlier (not the first start, not the end) */
 } recognizer_options;
 
 enum { RECOGNIZER_MAX_PHASES = PHASE_GRID_MAX };
+#define RECOGNIZER_MAX_ADVANCE 0.5
 
 /* What a transcription found, beyond the segments. */
 typedef struct transcription {

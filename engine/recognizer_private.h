@@ -38,6 +38,7 @@ struct recognizer {
   teacher_fold_weights folds[MAX_FOLDS];
   /* the decoder */
   double switch_penalty;
+  double change_advance; /* seconds (MK_DECODER_ADVANCE; 0 when the model has none) */
   size_t n_states;
   int32_t *state_columns;   /* (n_states, N_HEADS) probability column per head, -1 unused */
   harte_chord *state_chord; /* (n_states) */

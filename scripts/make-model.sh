@@ -15,8 +15,10 @@
 #      avg7 on the renders); a moving average of the weights (MODEL_EMA 0.999)
 #      in both stages;
 #   3. export: stage 2's best model (validation frame accuracy) with its
-#      provenance (data, stages, commit) and the Viterbi switch penalty chosen
-#      on the validation split (STUDENT_PENALTY) -> models/default.chordlet.
+#      provenance (data, stages, commit), the Viterbi switch penalty chosen
+#      on the validation split (STUDENT_PENALTY) and the change advance measured
+#      there (STUDENT_ADVANCE: how late the network names a new chord,
+#      docs/RESULTS.md 7.19) -> models/default.chordlet.
 # The file-mode student (models/offline.chordlet, `chordlet transcribe`'s
 # default) goes through the same three steps with its own shape
 # (OFFLINE_ARGS): 60 ms frames (--frame-step 3: every third frame of the same
@@ -37,10 +39,11 @@
 # MODEL_OUT (models: where the students are written), STAGE1_TARGET (hard: docs/RESULTS.md 7.3),
 # KD_T1 (1; 3 loses 4.8 points of frame accuracy),
 # STAGE2_KD_SHARE (0.25), STAGE2_KD_WEIGHT (0.5; 0: STAGE2_ALPHA's), MODEL_EMA (0.999),
-# MODEL_SEED (1), STAGE1_STEPS, STAGE2_STEPS, STAGE2_LR, STAGE2_ALPHA, STUDENT_PENALTY, STAGE1_HOURS (the unlabelled
+# MODEL_SEED (1), STAGE1_STEPS, STAGE2_STEPS, STAGE2_LR, STAGE2_ALPHA, STUDENT_PENALTY, STUDENT_ADVANCE
+# (0.01 s), STAGE1_HOURS (the unlabelled
 # hours sampled), MODEL_THREADS (cores), MODEL_ARGS (extra options for the
 # live stages, e.g. "--layers 2/3/2"), MODEL_WHICH ("live offline": which students),
-# OFFLINE_ARGS, OFFLINE_STAGE1_STEPS, OFFLINE_STAGE2_STEPS, OFFLINE_PENALTY.
+# OFFLINE_ARGS, OFFLINE_STAGE1_STEPS, OFFLINE_STAGE2_STEPS, OFFLINE_PENALTY, OFFLINE_ADVANCE.
 set -eu
 cd "$(dirname "$0")/.."
 DATA=${DATA_DIR:-work/data}
@@ -54,6 +57,8 @@ H1=${STAGE1_HOURS:-0}
 # Tuned on the validation split (docs/RESULTS.md 3.3): 3 -> 82.51, 8 -> 82.92,
 # 20 -> 83.15 avg7 for the stage-2 student of 2000 + 1000 steps.
 PENALTY=${STUDENT_PENALTY:-20}
+# The live student names a new chord about 10 ms late (docs/RESULTS.md 7.19).
+ADVANCE=${STUDENT_ADVANCE:-0.01}
 THREADS=${MODEL_THREADS:-$(nproc 2>/dev/null || echo 2)}
 ARGS=${MODEL_ARGS:-}
 TRAIN=${CHORDLET_TRAIN:-./build/chordlet-train}
@@ -101,11 +106,11 @@ else
   STAGE2_TEXT="stage 2 (ground truth, KD weight $ALPHA2)"
 fi
 
-# student KIND PREFIX STEPS1 STEPS2 PENALTY OUT DESCRIPTION ARGS...: stage 1 in
-# RUNS/PREFIXstage1, stage 2 in RUNS/PREFIXstage2, exported to OUT.
+# student KIND PREFIX STEPS1 STEPS2 PENALTY ADVANCE OUT DESCRIPTION ARGS...: stage 1
+# in RUNS/PREFIXstage1, stage 2 in RUNS/PREFIXstage2, exported to OUT.
 student() {
-  kind=$1 prefix=$2 s1=$3 s2=$4 penalty=$5 out=$6 description=$7
-  shift 7
+  kind=$1 prefix=$2 s1=$3 s2=$4 penalty=$5 advance=$6 out=$7 description=$8
+  shift 8
   echo "== $kind 1/3 stage 1 ($s1 steps, the teacher's $TARGET1 targets) $*"
   # shellcheck disable=SC2086 # POOL1, AUG2, KD2, *_ARGS: lists of options
   $TRAIN stage1 --resume --seed "$SEED" --threads "$THREADS" --steps "$s1" --valid-every $((s1 / 5)) --hours "$H1" \
@@ -118,7 +123,7 @@ student() {
     --train "$DATA/features/labelled" $AUG2 $KD2 --valid "$DATA/features/valid"
 
   echo "== $kind 3/3 export"
-  $TRAIN export --switch-penalty "$penalty" --name "$(basename "$out" .chordlet)" \
+  $TRAIN export --switch-penalty "$penalty" --change-advance "$advance" --name "$(basename "$out" .chordlet)" \
     --init-provenance "$RUNS/${prefix}stage1/best.chordlet" --description "$description" \
     "$RUNS/${prefix}stage2/best.chordlet" "$out"
   "$(dirname "$TRAIN")/chordlet" info "$out" | head -20
@@ -126,14 +131,14 @@ student() {
 
 case " $WHICH " in *" live "*)
   # shellcheck disable=SC2086 # ARGS is a list of options
-  student live "" "$S1" "$S2" "$PENALTY" "$OUT_DIR/default.chordlet" \
+  student live "" "$S1" "$S2" "$PENALTY" "$ADVANCE" "$OUT_DIR/default.chordlet" \
     "chordlet's live student: 2E1D, lookahead 1 frame (20 ms), stage 1 (teacher's pseudo-labels) + $STAGE2_TEXT" \
     $ARGS
   ;;
 esac
 case " $WHICH " in *" offline "*)
   # shellcheck disable=SC2086 # O_ARGS is a list of options
-  student offline offline- "$O_S1" "$O_S2" "$O_PENALTY" "$OUT_DIR/offline.chordlet" \
+  student offline offline- "$O_S1" "$O_S2" "$O_PENALTY" "$O_ADVANCE" "$OUT_DIR/offline.chordlet" \
     "chordlet's file-mode student: 2E1D, 60 ms frames, 3.84 s of context and of lookahead, stage 1 (teacher's pseudo-labels) + $STAGE2_TEXT" \
     $O_ARGS
   ;;

@@ -7,6 +7,10 @@ an independent reader and writer of the format (engine/modelfile.h, version 1).
       2 GB of parameters (768 bins, layers 8/8/8, FF x16) and holds no
       tensor at all: a file of a few KB. A loader must refuse it for the
       missing tensors without allocating what it claims.
+
+  model_craft.py set-f64 IN OUT KEY VALUE
+      OUT is IN with the f64 metadata KEY (which IN has) set to VALUE, its
+      checksum mended: a well-formed file with a value the loader must judge.
 """
 import struct
 import sys
@@ -61,6 +65,25 @@ def set_meta(meta, key, typ, value):
     meta.append([key, typ, count, payload])
 
 
+def set_f64(src, dst, key, value):
+    b = bytearray(open(src, "rb").read())
+    _magic, _v, _f, n_meta, _n_tensors, _r, pos = struct.unpack_from("<4sIIIIIQ", b, 0)
+    for _ in range(n_meta):
+        (klen,) = struct.unpack_from("<H", b, pos)
+        name = b[pos + 2:pos + 2 + klen].decode()
+        pos += 2 + klen
+        typ, _zero, count = struct.unpack_from("<BBI", b, pos)
+        pos += 6
+        if name == key:
+            assert typ == F64, "%s is not an f64" % key
+            struct.pack_into("<d", b, pos, value)
+            struct.pack_into("<I", b, len(b) - 4, zlib.crc32(bytes(b[:-4])) & 0xFFFFFFFF)
+            open(dst, "wb").write(bytes(b))
+            return
+        pos += {I64: 8, F64: 8, STR: count, I32A: 4 * count}[typ]
+    sys.exit("%s has no %s" % (src, key))
+
+
 def overlap(src, dst):
     b = bytearray(open(src, "rb").read())
     _magic, _v, _f, n_meta, n_tensors, _r, _mo, table_off = struct.unpack_from("<4sIIIIIQQ", b, 0)
@@ -82,6 +105,9 @@ def overlap(src, dst):
 def main():
     if len(sys.argv) == 4 and sys.argv[1] == "overlap":
         overlap(sys.argv[2], sys.argv[3])
+        return
+    if len(sys.argv) == 6 and sys.argv[1] == "set-f64":
+        set_f64(sys.argv[2], sys.argv[3], sys.argv[4], float(sys.argv[5]))
         return
     if len(sys.argv) != 4 or sys.argv[1] != "huge-claim":
         sys.exit(__doc__)

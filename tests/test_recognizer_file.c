@@ -59,7 +59,7 @@ static void label_at(const lab_file *l, double t, char *out, size_t size) {
 static double shifted_agreement(const recognizer *r, const audio_buffer *a, int phases) {
   const size_t lead = (size_t)(0.04 * recognizer_sample_rate(r));
   float *late = calloc(a->n_samples + lead, sizeof *late);
-  recognizer_options o = {RECOGNIZER_VITERBI, NULL, NULL, 0, 0, 0, 0, phases};
+  recognizer_options o = {.decoder = RECOGNIZER_VITERBI, .phases = phases};
   transcription x, y;
   chordlet_error err;
   memset(&x, 0, sizeof x);
@@ -143,14 +143,14 @@ int main(void) {
       CHECK(0, "%s", err.message);
       continue;
     }
-    recognizer_options o = {RECOGNIZER_VITERBI, NULL, NULL, 0, 0, 0, 256, 1};
+    recognizer_options o = {.decoder = RECOGNIZER_VITERBI, .block_frames = 256, .phases = 1};
     compare(r, students[k], demo, &o, "blocks of 256 frames");
     o.keep_features = 1;
     o.tuning_hz = 443.0;
     compare(r, students[k], demo, &o, "blocks of 256, A4 = 443 Hz given, features kept");
-    o = (recognizer_options){RECOGNIZER_ARGMAX, NULL, NULL, 0, 0, 0, 256, 1};
+    o = (recognizer_options){.decoder = RECOGNIZER_ARGMAX, .block_frames = 256, .phases = 1};
     compare(r, students[k], demo, &o, "blocks of 256, argmax");
-    o = (recognizer_options){RECOGNIZER_VITERBI, NULL, NULL, 0, 0, 0, 0, 1};
+    o = (recognizer_options){.decoder = RECOGNIZER_VITERBI, .phases = 1};
     compare(r, students[k], long_piece, &o, "200 s at 44.1 kHz stereo, default blocks");
     /* Errors name the file. */
     transcription t;
@@ -162,12 +162,12 @@ int main(void) {
               strstr(err.message, "400..480"),
           "A4 = 300 Hz: %s", err.message);
     /* Three passes a third of a hop apart (recognizer_options.phases), fused. */
-    o = (recognizer_options){RECOGNIZER_VITERBI, NULL, NULL, 0, 1, 0, 256, 3};
+    o = (recognizer_options){.decoder = RECOGNIZER_VITERBI, .keep_features = 1, .block_frames = 256, .phases = 3};
     compare(r, students[k], demo, &o, "3 phases, blocks of 256, features kept");
-    o = (recognizer_options){RECOGNIZER_ARGMAX, NULL, NULL, 0, 0, 0, 0, 3};
+    o = (recognizer_options){.decoder = RECOGNIZER_ARGMAX, .phases = 3};
     compare(r, students[k], demo, &o, "3 phases, argmax");
     if (k == 0) {
-      o = (recognizer_options){RECOGNIZER_VITERBI, NULL, NULL, 0, 0, 0, 0, 3};
+      o = (recognizer_options){.decoder = RECOGNIZER_VITERBI, .phases = 3};
       compare(r, students[k], long_piece, &o, "3 phases, 200 s at 44.1 kHz stereo");
       /* The fused grid: a third of the model's hop, and the features the model's own. */
       audio_buffer a;
@@ -175,7 +175,7 @@ int main(void) {
       memset(&one, 0, sizeof one);
       memset(&three, 0, sizeof three);
       CHECK(audiofile_read(demo, recognizer_sample_rate(r), &a, &err) == CHORDLET_OK, "%s", err.message);
-      o = (recognizer_options){RECOGNIZER_VITERBI, NULL, NULL, 0, 1, 0, 0, 1};
+      o = (recognizer_options){.decoder = RECOGNIZER_VITERBI, .keep_features = 1, .phases = 1};
       CHECK(recognizer_transcribe(r, a.samples, a.n_samples, &o, &one, &err) == CHORDLET_OK, "%s", err.message);
       o.phases = 3;
       CHECK(recognizer_transcribe(r, a.samples, a.n_samples, &o, &three, &err) == CHORDLET_OK, "%s", err.message);
@@ -197,7 +197,7 @@ int main(void) {
     /* Refused: a number of passes that does not divide the hop into whole samples, too many, < 0. */
     const int refused[] = {-1, 5, k == 0 ? 2 : 4};
     for (int i = 0; i < 3; i++) {
-      o = (recognizer_options){RECOGNIZER_VITERBI, NULL, NULL, 0, 0, 0, 0, refused[i]};
+      o = (recognizer_options){.decoder = RECOGNIZER_VITERBI, .phases = refused[i]};
       const chordlet_status st = recognizer_transcribe_file(r, demo, &o, &t, &err);
       CHECK(st == CHORDLET_ERR_RANGE && strstr(err.message, "phases"), "%d phases: %d, %s", refused[i], (int)st,
             err.message);
@@ -207,7 +207,7 @@ int main(void) {
   recognizer *teacher;
   chordlet_error err;
   if (recognizer_load("models/teacher.chordlet", &teacher, &err) == CHORDLET_OK) {
-    recognizer_options o = {RECOGNIZER_VITERBI, NULL, NULL, 0, 0, 0, 0, 1};
+    recognizer_options o = {.decoder = RECOGNIZER_VITERBI, .phases = 1};
     compare(teacher, "models/teacher.chordlet", demo, &o, "the whole song");
     o.phases = 3;
     transcription t;

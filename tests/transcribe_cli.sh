@@ -5,6 +5,7 @@
 #   2. JSON output is valid and carries labels, classes and confidences;
 #   3. folders, -o, --skip-existing and the argmax decoder work;
 #   4. the demo recording is transcribed and scored (a sanity floor, not a target);
+#      the file-mode student's tuning, --phases 3 and --change-advance;
 #   5. bad input: clear message, exit 1 or 2, never a crash; other files go on.
 # Usage: transcribe_cli.sh BUILD_DIR   (needs CHORDLET_SHARED; exit 77 without it)
 set -u
@@ -129,6 +130,30 @@ print('    demo avg7: one pass %.2f, 3 phases %.2f' % (a1, a3))"; then ok "--pha
   else bad "--phases 3"; fi
 fi
 
+# 4d. --change-advance: every change between two chords moves that much
+# earlier, the first segment still starts at 0, the last still ends with the
+# audio and the labels stay the same; export writes it into the model, which
+# then applies it unasked. Out of range is refused (5).
+if [ -f models/offline.chordlet ]; then
+  mkdir -p "$TMP/adv0" "$TMP/adv" "$TMP/advm"
+  if "$BUILD/chordlet" transcribe -m offline -q --change-advance 0 -o "$TMP/adv0" examples/synth0046.flac &&
+     "$BUILD/chordlet" transcribe -m offline -q --change-advance 0.05 -o "$TMP/adv" examples/synth0046.flac &&
+     "$BUILD/chordlet-train" export --change-advance 0.05 models/offline.chordlet "$TMP/advanced.chordlet" >/dev/null &&
+     "$BUILD/chordlet" transcribe -m "$TMP/advanced.chordlet" -q -o "$TMP/advm" examples/synth0046.flac &&
+     cmp -s "$TMP/adv/synth0046.lab" "$TMP/advm/synth0046.lab" &&
+     $PY - "$TMP/adv0/synth0046.lab" "$TMP/adv/synth0046.lab" <<'PYEOF'
+import sys
+a, b = ([l.split() for l in open(p)] for p in sys.argv[1:])
+assert len(a) == len(b) > 3 and [r[2] for r in a] == [r[2] for r in b], (len(a), len(b))
+assert float(a[0][0]) == float(b[0][0]) == 0 and float(a[-1][1]) == float(b[-1][1]), (a[0], b[0], a[-1], b[-1])
+for x, y in zip(a[1:], b[1:]):
+    assert abs(float(x[0]) - float(y[0]) - 0.05) < 1e-5, (x, y)
+PYEOF
+  then ok "--change-advance 0.05: every change 50 ms earlier, the ends and labels kept; export sets it in the model"
+  else bad "--change-advance"; fi
+  $PY tests/model_craft.py set-f64 "$TMP/advanced.chordlet" "$TMP/far.chordlet" decoder.change_advance_seconds 0.75
+fi
+
 # 5. Bad input.
 expect_fail() { # name needle command...
   name=$1 needle=$2
@@ -151,6 +176,12 @@ expect_fail "tuning not a number" "give auto" "$BUILD/chordlet" transcribe --tun
 expect_fail "--phases 0" "from 1 to 4" "$BUILD/chordlet" transcribe --phases 0 "$REF/music.wav"
 expect_fail "--phases 2 (not a whole number of samples)" "whole samples" "$BUILD/chordlet" transcribe -m offline --phases 2 "$REF/music.wav"
 expect_fail "--phases 3 with the teacher" "phases are for a student" "$BUILD/chordlet" transcribe -m teacher --phases 3 "$REF/music.wav"
+expect_fail "--change-advance 0.6" "from -0.5 to 0.5" "$BUILD/chordlet" transcribe --change-advance 0.6 "$REF/music.wav"
+expect_fail "export --change-advance -0.7" "from -0.5 to 0.5" "$BUILD/chordlet-train" export --change-advance -0.7 \
+  models/offline.chordlet "$TMP/never.chordlet"
+[ -e "$TMP/never.chordlet" ] && bad "export wrote a model with an advance out of range"
+[ -f "$TMP/far.chordlet" ] && expect_fail "a model's change advance out of range" "change advance 0.75 s is out of range" \
+  "$BUILD/chordlet" transcribe -q -m "$TMP/far.chordlet" "$REF/music.wav"
 cp "$REF/music.wav" "$TMP/in/c.wav"
 cp "$TMP/garbage.wav" "$TMP/in/d.wav"
 expect_fail "one bad file among good ones" "1 of 4 files failed" "$BUILD/chordlet" transcribe --model teacher -q -o "$TMP/out" "$TMP/in"

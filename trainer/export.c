@@ -3,10 +3,11 @@
  * best.chordlet or final.chordlet) as the model file
  * chordlet ships: every metadata key and the student's tensors copied
  * (nothing else: no optimiser state, no checkpoint keys), and chosen keys set (the
- * decoder's switch penalty, the name, the description). The output is
+ * decoder's switch penalty and change advance, the name, the description). The output is
  * checked by loading it back as the student (student_config_read and
  * student_read_params), then written atomically.
  */
+#include <math.h>
 #include <stdbool.h>
 #include <stdio.h>
 #include <stdlib.h>
@@ -15,6 +16,7 @@
 #include "commands.h"
 #include "model_keys.h"
 #include "modelfile.h"
+#include "recognizer.h"
 #include "student.h"
 #include "tuning.h"
 
@@ -27,6 +29,10 @@ static void usage(FILE *out) {
           "Copies a student model (a run's best.chordlet or final.chordlet) into the\n"
           "model file chordlet ships, setting:\n"
           "  --switch-penalty X   the Viterbi decoder's cost of a chord change\n"
+          "  --change-advance S   write a file's chord changes S seconds earlier than the\n"
+          "                       frames place them (-0.5..0.5): the network's lateness,\n"
+          "                       measured on the validation split (chordlet transcribe\n"
+          "                       --change-advance)\n"
           "  --name NAME          model.name\n"
           "  --description TEXT   model.description\n"
           "  --init-provenance M  also record the data and stages of the model M the run\n"
@@ -38,7 +44,8 @@ static int dropped(const char *key) { return !strncmp(key, "checkpoint.", 11); }
 
 int cmd_export(int argc, char **argv) {
   const char *in = NULL, *out = NULL, *name = NULL, *description = NULL, *init = NULL;
-  double penalty = -1;
+  double penalty = -1, advance = 0;
+  int advance_given = 0;
   for (int i = 1; i < argc; i++) {
     const char *a = argv[i];
     if (!strcmp(a, "--help") || !strcmp(a, "-h")) {
@@ -51,6 +58,15 @@ int cmd_export(int argc, char **argv) {
         fprintf(stderr, "%s: --switch-penalty wants a number >= 0\n", PROGRAM);
         return TRAIN_EXIT_USAGE;
       }
+    } else if (!strcmp(a, "--change-advance") && i + 1 < argc) {
+      char *end = NULL;
+      advance = strtod(argv[++i], &end);
+      if (!end || *end || !(fabs(advance) <= RECOGNIZER_MAX_ADVANCE)) {
+        fprintf(stderr, "%s: --change-advance wants seconds from -%g to %g\n", PROGRAM, RECOGNIZER_MAX_ADVANCE,
+                RECOGNIZER_MAX_ADVANCE);
+        return TRAIN_EXIT_USAGE;
+      }
+      advance_given = 1;
     } else if (!strcmp(a, "--name") && i + 1 < argc) {
       name = argv[++i];
     } else if (!strcmp(a, "--init-provenance") && i + 1 < argc) {
@@ -102,6 +118,7 @@ int cmd_export(int argc, char **argv) {
     if (dropped(k->key)) continue;
     if (init && (!strcmp(k->key, MK_TRAIN_INIT_DATA) || !strcmp(k->key, MK_TRAIN_INIT_STAGES))) continue;
     if (penalty >= 0 && !strcmp(k->key, MK_DECODER_PENALTY)) continue;
+    if (advance_given && !strcmp(k->key, MK_DECODER_ADVANCE)) continue;
     if (name && !strcmp(k->key, MK_NAME)) continue;
     if (description && !strcmp(k->key, MK_DESCRIPTION)) continue;
     switch (k->type) {
@@ -122,6 +139,7 @@ int cmd_export(int argc, char **argv) {
     model_file_free(im);
   }
   if (!st && penalty >= 0) st = model_writer_set_f64(w, MK_DECODER_PENALTY, penalty, &err);
+  if (!st && advance_given) st = model_writer_set_f64(w, MK_DECODER_ADVANCE, advance, &err);
   /* A model made before the tuning estimator existed runs with its defaults
    * (tuning_params_read): the export writes them down, so every exported
    * student states the estimator it runs with. */
