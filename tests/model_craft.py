@@ -19,11 +19,10 @@ import zlib
 I64, F64, STR, I32A = 1, 2, 3, 4
 
 
-def read_meta(path):
-    b = open(path, "rb").read()
-    magic, version, _flags, n_meta, _n_tensors, _res, meta_off = struct.unpack_from("<4sIIIIIQ", b, 0)
+def meta_entries(b):
+    """(key, type, count, payload offset, payload size) of every metadata entry of the file b."""
+    magic, version, _flags, n_meta, _n_tensors, _res, pos = struct.unpack_from("<4sIIIIIQ", b, 0)
     assert magic == b"CHLT" and version == 1, "not a chordlet model file"
-    meta, pos = [], meta_off
     for _ in range(n_meta):
         (klen,) = struct.unpack_from("<H", b, pos)
         key = b[pos + 2:pos + 2 + klen].decode()
@@ -31,9 +30,13 @@ def read_meta(path):
         typ, _zero, count = struct.unpack_from("<BBI", b, pos)
         pos += 6
         size = {I64: 8, F64: 8, STR: count, I32A: 4 * count}[typ]
-        meta.append([key, typ, count, b[pos:pos + size]])
+        yield key, typ, count, pos, size
         pos += size
-    return meta
+
+
+def read_meta(path):
+    b = open(path, "rb").read()
+    return [[key, typ, count, b[pos:pos + size]] for key, typ, count, pos, size in meta_entries(b)]
 
 
 def write_file(path, meta):
@@ -67,20 +70,13 @@ def set_meta(meta, key, typ, value):
 
 def set_f64(src, dst, key, value):
     b = bytearray(open(src, "rb").read())
-    _magic, _v, _f, n_meta, _n_tensors, _r, pos = struct.unpack_from("<4sIIIIIQ", b, 0)
-    for _ in range(n_meta):
-        (klen,) = struct.unpack_from("<H", b, pos)
-        name = b[pos + 2:pos + 2 + klen].decode()
-        pos += 2 + klen
-        typ, _zero, count = struct.unpack_from("<BBI", b, pos)
-        pos += 6
+    for name, typ, _count, pos, _size in meta_entries(b):
         if name == key:
             assert typ == F64, "%s is not an f64" % key
             struct.pack_into("<d", b, pos, value)
             struct.pack_into("<I", b, len(b) - 4, zlib.crc32(bytes(b[:-4])) & 0xFFFFFFFF)
             open(dst, "wb").write(bytes(b))
             return
-        pos += {I64: 8, F64: 8, STR: count, I32A: 4 * count}[typ]
     sys.exit("%s has no %s" % (src, key))
 
 
