@@ -342,6 +342,12 @@ const model_tensor *model_file_tensor(const model_file *m, const char *name) {
   return NULL;
 }
 
+bool model_file_has(const model_file *m, const char *key) {
+  for (size_t i = 0; i < m->n_meta; i++)
+    if (strcmp(m->meta[i].key, key) == 0) return true;
+  return false;
+}
+
 static const char *type_name(model_meta_type t) {
   switch (t) {
   case MODEL_META_I64: return "an integer";

@@ -36,6 +36,7 @@
 #ifndef CHORDLET_MODELFILE_H
 #define CHORDLET_MODELFILE_H
 
+#include <stdbool.h>
 #include <stddef.h>
 #include <stdint.h>
 
@@ -92,6 +93,8 @@ size_t model_file_n_tensors(const model_file *model);
 const model_tensor *model_file_tensor_at(const model_file *model, size_t i);
 const model_tensor *model_file_tensor(const model_file *model, const char *name);
 
+/* Whether the file has metadata `key` (of any type): for optional keys. */
+bool model_file_has(const model_file *m, const char *key);
 /* Typed metadata getters: CHORDLET_ERR_PARSE with a clear message when the
  * key is missing or has another type. */
 chordlet_status model_file_get_i64(const model_file *m, const char *key, int64_t *out, chordlet_error *err);

@@ -220,15 +220,12 @@ void recognizer_free(recognizer *r) {
 /* The optional MK_DECODER_ADVANCE (models exported before it have none: 0). */
 static chordlet_status load_advance(recognizer *r, chordlet_error *err) {
   r->change_advance = 0;
-  for (size_t i = 0; i < model_file_n_meta(r->model); i++)
-    if (strcmp(model_file_meta_at(r->model, i)->key, MK_DECODER_ADVANCE) == 0) {
-      chordlet_status st = model_file_get_f64(r->model, MK_DECODER_ADVANCE, &r->change_advance, err);
-      if (st) return st;
-      if (!(fabs(r->change_advance) <= RECOGNIZER_MAX_ADVANCE))
-        return chordlet_fail(err, CHORDLET_ERR_PARSE, "%s: decoder change advance %g s is out of range (at most %g)",
-                             model_file_name(r->model), r->change_advance, RECOGNIZER_MAX_ADVANCE);
-      break;
-    }
+  if (!model_file_has(r->model, MK_DECODER_ADVANCE)) return CHORDLET_OK;
+  chordlet_status st = model_file_get_f64(r->model, MK_DECODER_ADVANCE, &r->change_advance, err);
+  if (st) return st;
+  if (!(fabs(r->change_advance) <= RECOGNIZER_MAX_ADVANCE))
+    return chordlet_fail(err, CHORDLET_ERR_PARSE, "%s: decoder change advance %g s is out of range (at most %g)",
+                         model_file_name(r->model), r->change_advance, RECOGNIZER_MAX_ADVANCE);
   return CHORDLET_OK;
 }
 

@@ -67,11 +67,7 @@ chordlet_status tuning_params_write(const tuning_params *p, model_writer *w, cho
   return CHORDLET_OK;
 }
 
-bool tuning_params_present(const model_file *m) {
-  for (size_t i = 0; i < model_file_n_meta(m); i++)
-    if (strcmp(model_file_meta_at(m, i)->key, MK_TUNING_VERSION) == 0) return true;
-  return false;
-}
+bool tuning_params_present(const model_file *m) { return model_file_has(m, MK_TUNING_VERSION); }
 
 chordlet_status tuning_params_read(const model_file *m, tuning_params *p, chordlet_error *err) {
   tuning_params r;
