@@ -11,10 +11,14 @@
 #            FluidR3_GM, the files' own instruments; work/eval-valid-std,
 #            rendered here if missing). The test protocol on songs that may be
 #            tuned on: pop909cl's piano arrangements played on the piano.
-# Estimates and the JSON reports go to work/eval/NAME-SPLIT[-DECODER]/; the
-# table of all songs is printed. Only the valid splits may be used for tuning.
+# Estimates and the JSON reports go to work/eval/NAME-SPLIT[-SOUNDFONT][-DECODER]/;
+# the table of all songs is printed. Only the valid splits may be used for tuning.
 # EVAL_TRANSCRIBE_ARGS: extra chordlet transcribe options (e.g. "--tuning 440"); give
 # such a run its own NAME.
+# EVAL_SOUNDFONT: test and valid-std rendered with another soundfont (.sf2 or
+# .sf3) instead of FluidR3_GM, into work/eval-teacher-SOUNDFONT or
+# work/eval-valid-std-SOUNDFONT (SOUNDFONT: the file's name without its
+# extension): the same songs on instruments the training renders never used.
 set -eu
 cd "$(dirname "$0")/.."
 MODEL=$1
@@ -24,6 +28,14 @@ DECODER=${4:-viterbi}
 SHARED=$(cd "${CHORDLET_SHARED:-../shared}" && pwd)
 JOBS=$(nproc 2>/dev/null || echo 2)
 OUT=work/eval/$NAME-$SPLIT
+SOUNDFONT=${EVAL_SOUNDFONT:-}
+SF_TAG=""
+if [ -n "$SOUNDFONT" ]; then
+  [ -f "$SOUNDFONT" ] || { echo "eval-model.sh: EVAL_SOUNDFONT: no such file: $SOUNDFONT" >&2; exit 2; }
+  [ "$SPLIT" != valid ] || { echo "eval-model.sh: EVAL_SOUNDFONT is for the test and valid-std splits" >&2; exit 2; }
+  SF_TAG=-$(basename "$SOUNDFONT" | sed 's/\.[^.]*$//')
+  OUT=$OUT$SF_TAG
+fi
 [ "$DECODER" = viterbi ] || OUT=$OUT-$DECODER
 mkdir -p "$OUT/all/ref" "$OUT/all/est"
 
@@ -41,7 +53,7 @@ render_split() {
       done <"$SHARED/data/splits/${c}_$1.txt"
     done >"$2/songs.txt"
     while read -r c id; do echo "$SHARED $c $id $2/audio/$c/$id.flac"; done <"$2/songs.txt" |
-      xargs -P "$JOBS" -L 1 sh scripts/render-song.sh
+      SF2=${SOUNDFONT:-/usr/share/sounds/sf2/FluidR3_GM.sf2} xargs -P "$JOBS" -L 1 sh scripts/render-song.sh
   fi
 }
 
@@ -49,6 +61,7 @@ case $SPLIT in
 test | valid-std)
   REF=work/eval-teacher
   [ "$SPLIT" = valid-std ] && REF=work/eval-valid-std
+  REF=$REF$SF_TAG
   render_split "${SPLIT%-std}" "$REF"
   AUDIO=$REF/audio
   REFS=$REF/ref

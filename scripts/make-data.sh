@@ -6,7 +6,11 @@
 #      about 35 h of music kept) into DATA_DIR/real: its pool.txt joins stage 1's
 #      real music, its check.txt (the real-music check set) is never trained on;
 #   1. render the unlabelled, labelled and valid pools of ../shared/data/splits
-#      (never the test split) with chordlet-train render;
+#      (never the test split) with chordlet-train render, and the labelled pool
+#      a second time on the songs' own instruments (audio/labelled-orig, files
+#      named ID.o: the files' programs, as the test split and a user's MIDI
+#      sound; another seed, so other tempi, levels and effects; docs/RESULTS.md
+#      7.15);
 #   2. pseudo-label the unlabelled renders and Debian's free recorded music
 #      (step 0's pool, and wesnoth-1.16-music and singularity-music where they
 #      are installed: they are not in the tsv) with the teacher, and the
@@ -14,7 +18,8 @@
 #   3. cache the student's features: unlabelled renders (features/unlabelled)
 #      and real music (features/real: stage 1 trains on both, stage 2 takes
 #      KD-only windows from it) with aligned pseudo-labels, labelled audio with
-#      ground truth and pseudo-labels, valid audio with ground truth.
+#      ground truth and pseudo-labels (features/labelled, features/labelled-orig),
+#      valid audio with ground truth.
 # Settings (environment): CHORDLET_SHARED (../shared), DATA_DIR (work/data),
 # DATA_SEED (1), DATA_FOLDS (teacher folds, 2: the first two folds of the ensemble
 # label 65 h in ~25 min on 2 cores, 5 would take ~65), DATA_LIMIT (songs per list, 0 = all),
@@ -76,6 +81,10 @@ for pool in unlabelled labelled valid; do
       list=$DATA/lists/${c}_$pool.txt
     fi
     $TRAIN render -q --seed "$SEED" --jobs "$JOBS" --midi-dir "$SHARED/data/midi/$c" --out "$DATA/audio/$pool" "$list"
+    if [ "$pool" = labelled ]; then
+      $TRAIN render -q --seed $((SEED + 1)) --jobs "$JOBS" --families original --name-suffix .o \
+        --midi-dir "$SHARED/data/midi/$c" --out "$DATA/audio/labelled-orig" "$list"
+    fi
   done
 done
 
@@ -91,7 +100,8 @@ done
 real=""
 [ -s "$DATA/lists/real.txt" ] && real="$DATA/lists/real.txt"
 # shellcheck disable=SC2086 # $real is empty or one path
-$TRAIN pseudo-label --folds "$FOLDS" --jobs "$JOBS" --out "$DATA/pseudo" "$DATA"/audio/unlabelled/* $real "$DATA"/audio/labelled/*
+$TRAIN pseudo-label --folds "$FOLDS" --jobs "$JOBS" --out "$DATA/pseudo" "$DATA"/audio/unlabelled/* $real "$DATA"/audio/labelled/* \
+  "$DATA"/audio/labelled-orig/*
 
 echo "== 3/3 student features"
 $TRAIN features --folds "$FOLDS" --jobs "$JOBS" --pseudo "$DATA/pseudo" --out "$DATA/features/unlabelled" \
@@ -101,6 +111,8 @@ if [ -n "$real" ]; then
   $TRAIN features --folds "$FOLDS" --jobs "$JOBS" --pseudo "$DATA/pseudo" --out "$DATA/features/real" $real
 fi
 $TRAIN features --folds "$FOLDS" --jobs "$JOBS" --pseudo "$DATA/pseudo" --out "$DATA/features/labelled" "$DATA"/audio/labelled/*
+$TRAIN features --folds "$FOLDS" --jobs "$JOBS" --pseudo "$DATA/pseudo" --out "$DATA/features/labelled-orig" \
+  "$DATA"/audio/labelled-orig/*
 $TRAIN features --jobs "$JOBS" --out "$DATA/features/valid" "$DATA"/audio/valid/*
 
 # Degraded variants of the training pools (trainer/augment.c), when DATA_AUGMENT

@@ -21,6 +21,14 @@ checksums() { (cd "$1" && find . -type f ! -path './lists/*' | sort | xargs sha2
 DATA_DIR="$TMP/clean" sh scripts/make-data.sh >"$TMP/clean.log" 2>&1 || { echo "not ok - clean run"; cat "$TMP/clean.log"; exit 1; }
 checksums "$TMP/clean" >"$TMP/clean.sum"
 n=$(wc -l <"$TMP/clean.sum")
+# the labelled songs again on their own instruments, named ID.o, cached with the rest
+if [ -n "$(find "$TMP/clean/audio/labelled-orig" -name '*.o.flac' 2>/dev/null)" ] &&
+  [ "$(find "$TMP/clean/audio/labelled-orig" -name '*.o.flac' | wc -l)" -eq "$(find "$TMP/clean/audio/labelled" -name '*.flac' | wc -l)" ] &&
+  [ -d "$TMP/clean/features/labelled-orig" ]; then
+  echo "ok - make data renders the labelled pool on its own instruments (ID.o) and caches it"
+else
+  echo "not ok - no labelled-orig pool"; failures=$((failures + 1))
+fi
 for delay in 1 4 9; do
   DATA_DIR="$TMP/killed$delay" sh scripts/make-data.sh >"$TMP/k.log" 2>&1 &
   pid=$!

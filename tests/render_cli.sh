@@ -121,6 +121,13 @@ render -q --seed 9 --out "$TMP/C" --midi-dir "$MIDI" "$TMP/pop909cl_three.txt" &
 render --seed 9 --out "$TMP/A" --midi-dir "$MIDI" "$TMP/pop909cl_three.txt" 2>"$TMP/err" &&
   grep -q "3 rendered, 0 already done" "$TMP/err" && cmp -s "$TMP/A/pop909cl/267.flac" "$TMP/C/pop909cl/267.flac" &&
   ok "changed settings re-render over old outputs" || { bad "changed settings were skipped"; cat "$TMP/err"; }
+# --name-suffix: the same draws (they follow the song's id and the seed), another name,
+# beside the plain render in one folder
+render -q --seed 9 --name-suffix .o --out "$TMP/C" --midi-dir "$MIDI" "$TMP/pop909cl_three.txt" &&
+  cmp -s "$TMP/C/pop909cl/267.flac" "$TMP/C/pop909cl/267.o.flac" && cmp -s "$TMP/C/pop909cl/267.lab" "$TMP/C/pop909cl/267.o.lab" &&
+  [ "$(ls "$TMP/C/pop909cl" | grep -c '\.o\.flac$')" -eq 3 ] && [ "$(ls "$TMP/C/pop909cl" | grep -c '\.flac$')" -eq 6 ] &&
+  ok "--name-suffix .o: ID.o.flac/.lab/.json beside ID.*, the same audio and labels" ||
+  { bad "--name-suffix"; ls "$TMP/C/pop909cl"; }
 
 # 3. Bad input. -------------------------------------------------------------------------
 # expect CODE NEEDLE ARGS...: exit CODE and a message containing NEEDLE.
@@ -142,6 +149,7 @@ cp "$TMP/syn/chords.mid" "$TMP/bad/long.mid"
 cp "$TMP/syn/chords.mid" "$TMP/bad/nolab.mid"
 cp "$TMP/syn/chords.mid" "$TMP/bad/short.mid"
 head -n 8 "$TMP/syn/chords.lab" >"$TMP/bad/short.lab"
+expect 2 "--name-suffix takes 1..15" -q --name-suffix ../x --out "$TMP/o1" "$TMP/bad/garbage.mid"
 expect 1 "not a MIDI file" -q --out "$TMP/o1" "$TMP/bad/garbage.mid"
 expect 1 "truncated file" -q --out "$TMP/o1" "$TMP/bad/cut.mid"
 expect 1 "past the end of" -q --out "$TMP/o1" "$TMP/bad/long.mid"

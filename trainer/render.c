@@ -51,6 +51,7 @@ enum {
   SIDECAR_MAX_BYTES = 1 << 20,
   NAME_MAX_CHARS = 200,
   MAX_VARIANTS = 1000,
+  MAX_NAME_SUFFIX = 15,
   MAX_JOBS = 64,
   MAX_SOUNDFONTS = 64,
 };
@@ -84,6 +85,10 @@ static void usage(FILE *out) {
           "                         MuseScore General is refused: it is kept for evaluation.\n"
           "  --seed N               the seed of every draw (default 0)\n"
           "  --variants K           renders per song: <id>, <id>.v1 ... <id>.v<K-1> (default 1)\n"
+          "  --name-suffix S        files named <id>S (<id>S.v1 ...): a second render of songs\n"
+          "                         already rendered, in a pool of its own (S: 1..15 of\n"
+          "                         A-Z a-z 0-9 . _ -, e.g. .o; the trainer refuses two\n"
+          "                         caches of one name)\n"
           "  --jobs N               worker processes (default: the number of CPUs)\n"
           "  --lock-wait S          how long to wait for another render writing into --out\n"
           "                         (0..3600 s, default 30) before giving up\n"
@@ -190,6 +195,16 @@ oom:
   free(lab_path);
   fprintf(stderr, PROGRAM ": out of memory\n");
   return -1;
+}
+
+/* A file-name suffix of --name-suffix: short, and nothing a path or a shell
+ * would read as more than a name. */
+static bool valid_name_suffix(const char *s) {
+  size_t n = strlen(s);
+  if (n == 0 || n > MAX_NAME_SUFFIX) return false;
+  for (size_t k = 0; k < n; k++)
+    if (!isalnum((unsigned char)s[k]) && !strchr("._-", s[k])) return false;
+  return true;
 }
 
 static bool has_suffix(const char *s, const char *suffix) {
@@ -869,7 +884,7 @@ int cmd_render(int argc, char **argv) {
   memset(&c, 0, sizeof c);
   c.variants = (variant_options){.n_soundfonts = 0, .seed = 0, .sample_rate = 22050, .tempo_jitter = 0.1,
                                  .velocity_jitter = 10, .families = 0, .drums_off = 0.25, .effects = true};
-  const char *out_dir = NULL, *midi_dir = NULL;
+  const char *out_dir = NULL, *midi_dir = NULL, *name_suffix = "";
   long long n_variants = 1, n_workers = sysconf(_SC_NPROCESSORS_ONLN);
   bool quiet = false;
   int status = TRAIN_EXIT_OK, lock_fd = -1;
@@ -911,6 +926,10 @@ int cmd_render(int argc, char **argv) {
       if (!parse_long(value, 1, MAX_VARIANTS, &n_variants))
         USAGE_ERROR("--variants takes 1..%d, not '%s'", MAX_VARIANTS, value);
       i++;
+    } else if (strcmp(a, "--name-suffix") == 0) {
+      if (!valid_name_suffix(value))
+        USAGE_ERROR("--name-suffix takes 1..%d of A-Z a-z 0-9 . _ -, not '%s'", MAX_NAME_SUFFIX, value);
+      name_suffix = argv[++i];
     } else if (strcmp(a, "--jobs") == 0) {
       if (!parse_long(value, 1, MAX_JOBS, &n_workers)) USAGE_ERROR("--jobs takes 1..%d, not '%s'", MAX_JOBS, value);
       i++;
@@ -1002,8 +1021,11 @@ int cmd_render(int argc, char **argv) {
       j->song = s;
       j->variant = k;
       char *dir = str_printf("%s/%s%s", out_dir, c.songs[s].collection, "");
-      j->stem = dir ? str_printf("%s/%s%s", dir, c.songs[s].id, suffix) : NULL;
-      j->name = str_printf("%s/%s%s", c.songs[s].collection, c.songs[s].id, label);
+      char stem_tail[MAX_NAME_SUFFIX + 16], name_tail[MAX_NAME_SUFFIX + 16];
+      snprintf(stem_tail, sizeof stem_tail, "%s%s", name_suffix, suffix);
+      snprintf(name_tail, sizeof name_tail, "%s%s", name_suffix, label);
+      j->stem = dir ? str_printf("%s/%s%s", dir, c.songs[s].id, stem_tail) : NULL;
+      j->name = str_printf("%s/%s%s", c.songs[s].collection, c.songs[s].id, name_tail);
       free(dir);
       if (!j->stem || !j->name) {
         fprintf(stderr, PROGRAM ": out of memory\n");
